@@ -1,0 +1,102 @@
+import { ConfigError } from './errors.ts';
+
+export type ErrorPolicy = 'skip' | 'strict';
+
+export interface Config {
+  tableName: string;
+  archiveBucket: string;
+  errorBucket: string;
+  topicArn: string;
+  /** The bucket events are expected from; events from archive/error are ignored either way. */
+  inboundBucket: string | undefined;
+  /** Ledger table for idempotency and step progress; required in production. */
+  idempotencyTable: string | undefined;
+  forcePathStyle: boolean;
+  /** BatchWriteItem calls kept in flight per file. */
+  writeConcurrency: number;
+  errorPolicy: ErrorPolicy;
+  /** Rejected/total rate that fails a file, checked once MIN_ROWS_FOR_ERROR_RATE rows were read. */
+  maxErrorRate: number;
+  /** Objects larger than this are moved with multipart copy (S3 CopyObject stops at 5 GB). */
+  multipartCopyThresholdBytes: number;
+}
+
+export const DEFAULTS = {
+  writeConcurrency: 16,
+  errorPolicy: 'skip' as ErrorPolicy,
+  maxErrorRate: 0.5,
+  multipartCopyThresholdBytes: 5 * 1024 ** 3,
+};
+
+type Env = Record<string, string | undefined>;
+
+function required(env: Env, name: string): string {
+  const value = env[name]?.trim();
+  if (!value) throw new ConfigError(`Missing required environment variable ${name}`);
+  return value;
+}
+
+function optional(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value ? value : undefined;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const value = optional(env, name);
+  if (value === undefined) return fallback;
+  if (/^(true|1|yes)$/i.test(value)) return true;
+  if (/^(false|0|no)$/i.test(value)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${value}"`);
+}
+
+function number(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const value = optional(env, name);
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed < min || parsed > max) {
+    throw new ConfigError(`${name} must be a number from ${min} to ${max}, got "${value}"`);
+  }
+  return parsed;
+}
+
+/**
+ * Reads and checks the configuration once, at cold start: a missing or malformed variable is an
+ * error that names it, instead of a failure halfway through the first file.
+ */
+export function loadConfig(env: Env = process.env): Config {
+  const policy = optional(env, 'ERROR_POLICY') ?? DEFAULTS.errorPolicy;
+  if (policy !== 'skip' && policy !== 'strict') {
+    throw new ConfigError(`ERROR_POLICY must be "skip" or "strict", got "${policy}"`);
+  }
+  const config: Config = {
+    tableName: required(env, 'TABLE_NAME'),
+    archiveBucket: required(env, 'ARCHIVE_BUCKET'),
+    errorBucket: required(env, 'ERROR_BUCKET'),
+    topicArn: required(env, 'TOPIC_ARN'),
+    inboundBucket: optional(env, 'INBOUND_BUCKET'),
+    idempotencyTable: optional(env, 'IDEMPOTENCY_TABLE'),
+    forcePathStyle: bool(env, 'S3_FORCE_PATH_STYLE', false),
+    writeConcurrency: Math.floor(
+      number(env, 'WRITE_CONCURRENCY', DEFAULTS.writeConcurrency, 1, 256),
+    ),
+    errorPolicy: policy,
+    maxErrorRate: number(env, 'MAX_ERROR_RATE', DEFAULTS.maxErrorRate, 0, 1),
+    multipartCopyThresholdBytes: number(
+      env,
+      'MULTIPART_COPY_THRESHOLD_BYTES',
+      DEFAULTS.multipartCopyThresholdBytes,
+      5 * 1024 ** 2,
+      5 * 1024 ** 3,
+    ),
+  };
+  // A file moved into the bucket it came from would trigger the function again, forever.
+  for (const [name, bucket] of [
+    ['ARCHIVE_BUCKET', config.archiveBucket],
+    ['ERROR_BUCKET', config.errorBucket],
+  ] as const) {
+    if (config.inboundBucket && bucket === config.inboundBucket) {
+      throw new ConfigError(`${name} must differ from INBOUND_BUCKET (${bucket}): it would loop`);
+    }
+  }
+  return config;
+}

@@ -1,0 +1,70 @@
+import type { FileErrorCode, RowErrorCode } from './errors.ts';
+
+/** A student enrolment as stored in the table: every column is a string. */
+export type StudentRecord = Record<string, string>;
+
+/** One S3 object version to ingest: the unit of work and of idempotency. */
+export interface UploadRef {
+  bucket: string;
+  /** The decoded object key (never the URL-encoded form that events carry). */
+  key: string;
+  versionId?: string | undefined;
+  eTag?: string | undefined;
+  size?: number | undefined;
+  /** S3's per-key event order, used to tell a redelivery from a re-upload without versioning. */
+  sequencer?: string | undefined;
+  /** S3 Batch Operations job id, when a batch job drives the pipeline. */
+  jobId?: string | undefined;
+}
+
+/** A rejected row, or the reason a whole file was rejected (`field` empty, `line` where known). */
+export interface RowError {
+  line: number;
+  field: string;
+  value: string;
+  error: string;
+  code: RowErrorCode | FileErrorCode;
+}
+
+export type IngestStatus = 'SUCCEEDED' | 'PARTIAL' | 'FAILED';
+
+export interface RowCounts {
+  /** Data rows read (the header is not a row). */
+  total: number;
+  /** Distinct valid rows put into the table. */
+  written: number;
+  rejected: number;
+  /** Valid rows whose key repeated a later row of the same file (the later one won). */
+  duplicates: number;
+}
+
+export interface ObjectLocation {
+  bucket: string;
+  key: string;
+}
+
+/** The outcome of one file: what the summary, the batch result code and the logs are made of. */
+export interface IngestResult {
+  status: IngestStatus;
+  source: ObjectLocation;
+  destination: ObjectLocation | null;
+  report: ObjectLocation | null;
+  rows: RowCounts;
+  /** The first few problems (the report holds them all). */
+  errors: RowError[];
+  /** Set when the file itself was rejected. */
+  fileError: { code: FileErrorCode; message: string } | null;
+  durationMs: number;
+}
+
+/** Why an event was not processed at all. Logged, never summarised. */
+export type SkipReason =
+  | 'NOT_CSV'
+  | 'OBJECT_GONE'
+  | 'SUPERSEDED'
+  | 'OWN_OUTPUT_BUCKET'
+  | 'NOT_OBJECT_CREATED';
+
+export type IngestOutcome =
+  | { kind: 'processed'; result: IngestResult }
+  | { kind: 'skipped'; reason: SkipReason; detail: string };
