@@ -1,0 +1,30 @@
+import { Agent } from 'node:https';
+import { Agent as HttpAgent } from 'node:http';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { Config } from './config.ts';
+import type { Clients } from './pipeline/ingestObject.ts';
+
+/**
+ * One keep-alive connection pool per client, with enough sockets for the write window: a TLS
+ * handshake per batch would cost more than the write itself.
+ */
+function handler(sockets: number): NodeHttpHandler {
+  const options = { keepAlive: true, maxSockets: sockets };
+  return new NodeHttpHandler({ httpAgent: new HttpAgent(options), httpsAgent: new Agent(options) });
+}
+
+/**
+ * Creates the SDK clients once per container. Endpoints come only from the SDK's own
+ * AWS_ENDPOINT_URL_<SERVICE> variables, so local stand-ins need no code path of their own.
+ */
+export function createClients(config: Config): Clients {
+  const s3 = new S3Client({ forcePathStyle: config.forcePathStyle, requestHandler: handler(50) });
+  const dynamo = new DynamoDBClient({ requestHandler: handler(config.writeConcurrency + 4) });
+  const ddb = DynamoDBDocumentClient.from(dynamo);
+  const sns = new SNSClient({ requestHandler: handler(4) });
+  return { s3, ddb, sns };
+}

@@ -1,0 +1,69 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import eventNormalizer from '@middy/event-normalizer';
+import type { Context, S3Event, S3EventRecord } from 'aws-lambda';
+import { createClients } from '../clients.ts';
+import { loadConfig } from '../config.ts';
+import { logger, metrics, recordOutcome } from '../observability.ts';
+import { type IngestContext, ingestObject } from '../pipeline/ingestObject.ts';
+import type { UploadRef } from '../types.ts';
+
+// Cold start: a missing setting fails here, naming the variable, before any event is touched.
+const config = loadConfig();
+const clients = createClients(config);
+
+/** The upload an S3 record is about. middy's event-normalizer has already URL-decoded the key. */
+export function uploadFromRecord(record: S3EventRecord): UploadRef {
+  const { bucket, object } = record.s3;
+  return {
+    bucket: bucket.name,
+    key: object.key,
+    versionId: object.versionId || undefined,
+    eTag: object.eTag || undefined,
+    size: object.size,
+    sequencer: object.sequencer,
+  };
+}
+
+/**
+ * Ingests every object of an S3 event, one after another. Bad files never throw; if an object
+ * hits an infrastructure failure the others are still processed and the first failure is thrown
+ * at the end, so Lambda retries and the ledger turns finished objects into no-ops.
+ */
+export async function processS3Event(event: S3Event, context: IngestContext): Promise<void> {
+  const failures: unknown[] = [];
+  for (const record of event.Records ?? []) {
+    const upload = uploadFromRecord(record);
+    if (!record.eventName?.startsWith('ObjectCreated')) {
+      logger.info('Event ignored', {
+        bucket: upload.bucket,
+        key: upload.key,
+        eventName: record.eventName,
+      });
+      continue;
+    }
+    logger.appendKeys({ bucket: upload.bucket, key: upload.key });
+    try {
+      recordOutcome(upload, await ingestObject(upload, context));
+    } catch (error) {
+      logger.error('Object failed; Lambda will retry', { error: error as Error });
+      failures.push(error);
+    } finally {
+      logger.removeKeys(['bucket', 'key']);
+    }
+  }
+  if (failures.length > 0) throw failures[0];
+}
+
+export const handler = middy<S3Event, void, Error, Context>()
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics))
+  .use(eventNormalizer())
+  .handler((event, context) =>
+    processS3Event(event, {
+      clients,
+      config,
+      remainingTimeMs: () => context.getRemainingTimeInMillis(),
+    }),
+  );

@@ -1,0 +1,253 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
+import type { S3Event } from 'aws-lambda';
+import dynalite from 'dynalite';
+import S3rver from 's3rver';
+import { TABLE_KEY } from '../validation/schema.ts';
+import { type PublishedMessage, SnsStandIn } from './SnsStandIn.ts';
+
+export interface LocalStackOptions {
+  /** Fixed ports for `npm start`; 0 (the default) picks free ones, as tests want. */
+  ports?: { s3?: number; dynamodb?: number; sns?: number };
+  host?: string;
+  /** Names of the buckets, tables and topic. */
+  names?: Partial<LocalNames>;
+  /** Receives a real-shaped S3 event for every .csv PUT into the inbound bucket. */
+  onS3Event?: (event: S3Event) => void;
+  onPublish?: (message: PublishedMessage) => void;
+}
+
+export interface LocalNames {
+  inbound: string;
+  archive: string;
+  error: string;
+  table: string;
+  ledger: string;
+  topic: string;
+}
+
+const DEFAULT_NAMES: LocalNames = {
+  inbound: 'inbound',
+  archive: 'archive',
+  error: 'errors',
+  table: 'students',
+  ledger: 'ingest-ledger',
+  topic: 'ingest-summaries',
+};
+
+/** s3rver and dynalite accept any signature made with this key pair. Not a secret. */
+export const LOCAL_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
+
+/**
+ * S3 URL-encodes keys in event notifications like a form: spaces become `+`, everything but
+ * letters, digits, `/` and `-_.~*'()!` is percent-encoded. s3rver sends raw keys, so we encode.
+ */
+export function encodeEventKey(key: string): string {
+  return encodeURIComponent(key).replace(/%20/g, '+').replace(/%2F/g, '/');
+}
+
+interface KoaContext {
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/**
+ * s3rver decodes x-amz-copy-source with decodeURI, which leaves `%3D`, `%2B`, `%26`… encoded and so
+ * breaks keys with `=`, `+` or `&`. Re-encode the header so decodeURI yields the real key.
+ */
+async function fixCopySource(ctx: KoaContext, next: () => Promise<void>): Promise<void> {
+  const header = ctx.headers['x-amz-copy-source'];
+  if (typeof header === 'string') {
+    const [path = '', query] = header.split('?');
+    ctx.headers['x-amz-copy-source'] =
+      encodeURI(decodeURIComponent(path)) + (query ? `?${query}` : '');
+  }
+  await next();
+}
+
+/**
+ * The embedded local stack behind `npm start` and the integration tests: dynalite (DynamoDB),
+ * s3rver (S3) and a local SNS endpoint, with the buckets, tables and topic created, and every
+ * `.csv` PUT into the inbound bucket turned into a real-shaped S3 event.
+ */
+export class LocalStack {
+  public readonly names: LocalNames;
+  public readonly sns: SnsStandIn;
+  public endpoints = { s3: '', dynamodb: '', sns: '' };
+  public topicArn = '';
+  private s3rver: S3rver | null = null;
+  private dynalite: Server | null = null;
+  private directory = '';
+
+  private constructor(private readonly options: LocalStackOptions) {
+    this.names = { ...DEFAULT_NAMES, ...options.names };
+    this.sns = new SnsStandIn('us-east-1', '000000000000', options.onPublish);
+  }
+
+  public static async start(options: LocalStackOptions = {}): Promise<LocalStack> {
+    const stack = new LocalStack(options);
+    try {
+      await stack.boot();
+    } catch (error) {
+      await stack.stop();
+      throw error;
+    }
+    return stack;
+  }
+
+  /** The environment the handler needs to run against this stack. */
+  public get env(): Record<string, string> {
+    return {
+      ...LOCAL_CREDENTIALS,
+      AWS_REGION: 'us-east-1',
+      AWS_ENDPOINT_URL_S3: this.endpoints.s3,
+      AWS_ENDPOINT_URL_DYNAMODB: this.endpoints.dynamodb,
+      AWS_ENDPOINT_URL_SNS: this.endpoints.sns,
+      AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
+      AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
+      S3_FORCE_PATH_STYLE: 'true',
+      TABLE_NAME: this.names.table,
+      IDEMPOTENCY_TABLE: this.names.ledger,
+      INBOUND_BUCKET: this.names.inbound,
+      ARCHIVE_BUCKET: this.names.archive,
+      ERROR_BUCKET: this.names.error,
+      TOPIC_ARN: this.topicArn,
+    };
+  }
+
+  public get summaries(): PublishedMessage[] {
+    return this.sns.messages;
+  }
+
+  public async stop(): Promise<void> {
+    await this.sns.close();
+    const s3 = this.s3rver as (S3rver & { httpServer?: Server }) | null;
+    this.s3rver = null;
+    if (s3?.httpServer) {
+      s3.httpServer.closeAllConnections();
+      await s3.close();
+    }
+    const dynamo = this.dynalite;
+    this.dynalite = null;
+    if (dynamo) {
+      dynamo.closeAllConnections();
+      await new Promise<void>((resolve) => dynamo.close(() => resolve()));
+    }
+    if (this.directory) await rm(this.directory, { recursive: true, force: true });
+  }
+
+  private async boot(): Promise<void> {
+    const host = this.options.host ?? '127.0.0.1';
+    const ports = this.options.ports ?? {};
+
+    this.directory = await mkdtemp(join(tmpdir(), 's3-csv-ingest-'));
+    const s3 = new S3rver({
+      address: host,
+      port: ports.s3 ?? 0,
+      silent: true,
+      directory: this.directory,
+      configureBuckets: [this.names.inbound, this.names.archive, this.names.error].map((name) => ({
+        name,
+        configs: [],
+      })),
+    });
+    (s3 as unknown as { middleware: unknown[] }).middleware.unshift(fixCopySource);
+    s3.on('event', (event: S3Event) => this.forward(event));
+    this.s3rver = s3;
+    const s3Address = (await s3.run()) as AddressInfo;
+    this.endpoints.s3 = `http://${host}:${s3Address.port}`;
+
+    const dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }) as Server;
+    await new Promise<void>((resolve, reject) => {
+      dynamo.once('error', reject);
+      dynamo.listen(ports.dynamodb ?? 0, host, () => resolve());
+    });
+    this.dynalite = dynamo;
+    this.endpoints.dynamodb = `http://${host}:${(dynamo.address() as AddressInfo).port}`;
+
+    this.endpoints.sns = await this.sns.listen(ports.sns ?? 0, host);
+    this.topicArn = this.sns.createTopic(this.names.topic);
+    await this.createTables();
+  }
+
+  private async createTables(): Promise<void> {
+    const client = new DynamoDBClient({
+      endpoint: this.endpoints.dynamodb,
+      region: 'us-east-1',
+      credentials: {
+        accessKeyId: LOCAL_CREDENTIALS.AWS_ACCESS_KEY_ID,
+        secretAccessKey: LOCAL_CREDENTIALS.AWS_SECRET_ACCESS_KEY,
+      },
+    });
+    try {
+      await client.send(
+        new CreateTableCommand({
+          TableName: this.names.table,
+          BillingMode: 'PAY_PER_REQUEST',
+          KeySchema: [
+            { AttributeName: TABLE_KEY.partition, KeyType: 'HASH' },
+            { AttributeName: TABLE_KEY.sort, KeyType: 'RANGE' },
+          ],
+          AttributeDefinitions: [
+            { AttributeName: TABLE_KEY.partition, AttributeType: 'S' },
+            { AttributeName: TABLE_KEY.sort, AttributeType: 'S' },
+          ],
+        }),
+      );
+      await client.send(
+        new CreateTableCommand({
+          TableName: this.names.ledger,
+          BillingMode: 'PAY_PER_REQUEST',
+          KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+          AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+        }),
+      );
+      await client
+        .send(
+          new UpdateTimeToLiveCommand({
+            TableName: this.names.ledger,
+            TimeToLiveSpecification: { AttributeName: 'expiration', Enabled: true },
+          }),
+        )
+        .catch(() => undefined); // dynalite may not implement TTL; the attribute still works.
+    } finally {
+      client.destroy();
+    }
+  }
+
+  /** Mirrors the inbound bucket's notification: ObjectCreated, suffix `.csv`, keys encoded like S3. */
+  private forward(event: S3Event): void {
+    for (const record of event.Records) {
+      const { bucket, object } = record.s3;
+      if (bucket.name !== this.names.inbound || !record.eventName.startsWith('ObjectCreated'))
+        continue;
+      if (!object.key.endsWith('.csv')) continue;
+      const shaped: S3Event = {
+        Records: [
+          {
+            ...record,
+            awsRegion: 'us-east-1',
+            s3: {
+              ...record.s3,
+              bucket: { ...bucket, arn: `arn:aws:s3:::${bucket.name}` },
+              object: {
+                ...object,
+                key: encodeEventKey(object.key),
+                sequencer: object.sequencer ?? randomBytes(8).toString('hex').toUpperCase(),
+              },
+            },
+          },
+        ],
+      };
+      this.options.onS3Event?.(shaped);
+    }
+  }
+}

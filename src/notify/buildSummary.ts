@@ -1,0 +1,96 @@
+import type { IngestResult } from '../types.ts';
+
+/** SNS: a Subject is ASCII, has no line breaks and is under 100 characters. */
+const SUBJECT_LIMIT = 99;
+
+function asciiSubject(text: string): string {
+  const ascii = text
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/[^\x20-\x7e]/g, '?');
+  return ascii.slice(0, SUBJECT_LIMIT);
+}
+
+function fileName(key: string): string {
+  return key.slice(key.lastIndexOf('/') + 1);
+}
+
+/** The machine-readable summary sent to SQS, Lambda and HTTP subscribers. */
+export function summaryJson(result: IngestResult): Record<string, unknown> {
+  return {
+    status: result.status,
+    source: result.source,
+    destination: result.destination,
+    rows: result.rows,
+    ...(result.report ? { report: result.report } : {}),
+    ...(result.fileError ? { fileError: result.fileError } : {}),
+    errors: result.errors.slice(0, 10).map(({ line, field, error }) => ({ line, field, error })),
+    durationMs: result.durationMs,
+  };
+}
+
+export function subjectFor(result: IngestResult): string {
+  const { rows } = result;
+  const name = fileName(result.source.key);
+  const detail =
+    result.status === 'SUCCEEDED'
+      ? `${rows.written} rows loaded`
+      : result.status === 'PARTIAL'
+        ? `${rows.written} loaded, ${rows.rejected} rejected`
+        : 'file rejected';
+  // The status and counts lead, so a long file name is what gets cut.
+  const head = `[${result.status}] `;
+  const tail = `: ${detail}`;
+  const room = SUBJECT_LIMIT - head.length - tail.length;
+  const shortName = name.length > room ? `${name.slice(0, Math.max(room - 3, 1))}...` : name;
+  return asciiSubject(`${head}${shortName}${tail}`);
+}
+
+/** The e-mail a registrar reads: what happened, the counts, the first problems, where things went. */
+export function summaryText(result: IngestResult): string {
+  const { rows } = result;
+  const s3url = (l: { bucket: string; key: string }) => `s3://${l.bucket}/${l.key}`;
+  const lines = [
+    `Status: ${result.status}`,
+    `File:   ${s3url(result.source)}`,
+    '',
+    `Rows read:      ${rows.total}`,
+    `Rows loaded:    ${rows.written}`,
+    `Rows rejected:  ${rows.rejected}`,
+    `Duplicate keys: ${rows.duplicates}${rows.duplicates > 0 ? ' (the last row for each student and course was kept)' : ''}`,
+  ];
+  if (result.fileError) {
+    lines.push('', 'The file was rejected:', `  ${result.fileError.message}`);
+    if (rows.written > 0) lines.push(`  ${rows.written} rows read before the problem were loaded.`);
+  }
+  if (result.errors.length > 0) {
+    lines.push('', `First problems (of ${rows.rejected} rejected rows):`);
+    for (const e of result.errors.slice(0, 10))
+      lines.push(
+        `  line ${e.line}: ${e.error}${e.value ? ` (value: "${e.value.slice(0, 80)}")` : ''}`,
+      );
+  }
+  lines.push('');
+  if (result.destination) lines.push(`The file is now at ${s3url(result.destination)}`);
+  if (result.report) lines.push(`Every rejected row is listed in ${s3url(result.report)}`);
+  lines.push(`Processed in ${(result.durationMs / 1000).toFixed(1)} s.`);
+  return lines.join('\n');
+}
+
+/** One SNS message, one part per protocol (MessageStructure "json"). */
+export function buildSummary(result: IngestResult): { subject: string; message: string } {
+  const text = summaryText(result);
+  const json = JSON.stringify(summaryJson(result));
+  return {
+    subject: subjectFor(result),
+    message: JSON.stringify({
+      default: text,
+      email: text,
+      'email-json': json,
+      sqs: json,
+      lambda: json,
+      http: json,
+      https: json,
+    }),
+  };
+}

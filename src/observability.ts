@@ -1,0 +1,43 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
+import type { IngestOutcome, UploadRef } from './types.ts';
+
+const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 's3-csv-ingest';
+
+/** JSON logs with the Lambda context on every line (Powertools Logger). */
+export const logger = new Logger({ serviceName });
+
+/** CloudWatch metrics as EMF log lines: no API call on the hot path (Powertools Metrics). */
+export const metrics = new Metrics({
+  serviceName,
+  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'S3CsvIngest',
+});
+
+/** One log line and the metrics for what happened to one object. */
+export function recordOutcome(upload: UploadRef, outcome: IngestOutcome): void {
+  if (outcome.kind === 'skipped') {
+    logger.info('Object skipped', {
+      bucket: upload.bucket,
+      key: upload.key,
+      reason: outcome.reason,
+      detail: outcome.detail,
+    });
+    metrics.addMetric(`Skipped${outcome.reason}`, MetricUnit.Count, 1);
+    return;
+  }
+  const { result } = outcome;
+  logger.info('Object processed', {
+    bucket: upload.bucket,
+    key: upload.key,
+    status: result.status,
+    rows: result.rows,
+    destination: result.destination,
+    report: result.report,
+    fileError: result.fileError,
+    durationMs: result.durationMs,
+  });
+  metrics.addMetric(`Files${result.status}`, MetricUnit.Count, 1);
+  metrics.addMetric('RowsWritten', MetricUnit.Count, result.rows.written);
+  metrics.addMetric('RowsRejected', MetricUnit.Count, result.rows.rejected);
+  metrics.addMetric('FileDuration', MetricUnit.Milliseconds, result.durationMs);
+}

@@ -1,0 +1,120 @@
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createCsvParser, type RawRow, toFileProblem } from '../csv/createCsvParser.ts';
+import { Utf8Validator } from '../csv/Utf8Validator.ts';
+import type { BatchWriter } from '../dynamo/BatchWriter.ts';
+import { KeyTracker } from '../dynamo/KeyTracker.ts';
+import { FileProblem, InfrastructureError } from '../errors.ts';
+import type { ReportWriter } from '../s3/ReportWriter.ts';
+import type { RowCounts, RowError } from '../types.ts';
+import { type ColumnMapping, resolveHeader, toRecord } from '../validation/resolveHeader.ts';
+import { COLUMNS, TABLE_KEY, validateRecord } from '../validation/schema.ts';
+
+/** S3 Batch Operations' rule: an error rate is only judged once this many rows were read. */
+export const MIN_ROWS_FOR_ERROR_RATE = 1_000;
+
+export interface LoadRowsOptions {
+  /** Where valid rows go; null validates only (the first pass of the strict policy). */
+  writer: BatchWriter | null;
+  report: ReportWriter;
+  maxErrorRate: number;
+}
+
+export interface LoadRowsResult {
+  rows: RowCounts;
+  /** Set when the file itself is bad; rows read before the problem were still written. */
+  fileError: FileProblem | null;
+}
+
+const PARTITION = TABLE_KEY.partition;
+const SORT = TABLE_KEY.sort;
+
+/**
+ * Streams a CSV object through UTF-8 check → csv-parse → header → schema → de-duplication →
+ * batched writes, reporting every rejected row. Row problems are counted and reported; a file
+ * problem stops the file and is returned; infrastructure failures are thrown.
+ */
+export async function loadRows(body: Readable, options: LoadRowsOptions): Promise<LoadRowsResult> {
+  const { writer, report, maxErrorRate } = options;
+  const rows: RowCounts = { total: 0, written: 0, rejected: 0, duplicates: 0 };
+  const seen = new KeyTracker();
+  let mapping: ColumnMapping | null = null;
+
+  const reject = async (errors: RowError[]): Promise<void> => {
+    rows.rejected++;
+    for (const error of errors) {
+      const wait = report.add(error);
+      if (wait) await wait;
+    }
+  };
+
+  const handle = async (row: RawRow): Promise<void> => {
+    if (mapping === null) {
+      const resolution = resolveHeader(row.fields, row.line);
+      mapping = resolution.mapping;
+      if (resolution.kind === 'header') return;
+    }
+    rows.total++;
+    if (row.fields.length !== mapping.length) {
+      await reject([
+        {
+          line: row.line,
+          field: '',
+          value: row.fields.join(',').slice(0, 200),
+          error: `expected ${COLUMNS.length} fields (${COLUMNS.join(', ')}), found ${row.fields.length}`,
+          code: 'FIELD_COUNT',
+        },
+      ]);
+    } else {
+      const record = toRecord(row.fields, mapping);
+      const errors = validateRecord(record, row.line);
+      if (errors) {
+        await reject(errors);
+      } else {
+        const key = `${record[PARTITION]}\u0000${record[SORT]}`;
+        if (seen.add(key)) rows.duplicates++;
+        if (writer) {
+          const wait = writer.put(key, record);
+          if (wait) await wait;
+        }
+      }
+    }
+    if (rows.total >= MIN_ROWS_FOR_ERROR_RATE && rows.rejected / rows.total > maxErrorRate) {
+      throw new FileProblem(
+        'ERROR_RATE_EXCEEDED',
+        `Stopped at line ${row.line}: ${rows.rejected} of ${rows.total} rows (${((100 * rows.rejected) / rows.total).toFixed(1)}%) were rejected, more than the allowed ${(100 * maxErrorRate).toFixed(0)}% (MAX_ERROR_RATE).`,
+        row.line,
+      );
+    }
+  };
+
+  const parser = createCsvParser();
+  const flowing = pipeline(body, new Utf8Validator(), parser);
+  let fileError: FileProblem | null = null;
+  try {
+    for await (const row of parser as AsyncIterable<RawRow>) await handle(row);
+    await flowing;
+  } catch (error) {
+    parser.destroy();
+    // The stream's own error (bad bytes, broken CSV) is the root cause, not the iterator's echo.
+    const rootCause = await flowing.then(
+      () => error,
+      (streamError: unknown) => (toFileProblem(streamError) ? streamError : error),
+    );
+    fileError = toFileProblem(rootCause);
+    if (!fileError) {
+      if (rootCause instanceof InfrastructureError) throw rootCause;
+      throw new InfrastructureError(`Reading the object failed: ${(rootCause as Error).message}`, {
+        cause: rootCause,
+      });
+    }
+  }
+  if (!fileError && mapping === null) {
+    fileError = new FileProblem('EMPTY_FILE', 'The file is empty: no header and no rows.');
+  } else if (!fileError && rows.total === 0) {
+    fileError = new FileProblem('NO_DATA_ROWS', 'The file has a header but no data rows.', 1);
+  }
+  if (writer) await writer.flush();
+  rows.written = rows.total - rows.rejected - rows.duplicates;
+  return { rows, fileError };
+}

@@ -1,0 +1,96 @@
+import { once } from 'node:events';
+import { PassThrough } from 'node:stream';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { stringify } from 'csv-stringify';
+import { InfrastructureError } from '../errors.ts';
+import type { ObjectLocation, RowError } from '../types.ts';
+
+export const REPORT_COLUMNS = ['line', 'field', 'value', 'error'] as const;
+
+/** Values longer than this are cut in the report; the reason says what the value should be. */
+const MAX_VALUE_CHARS = 1_000;
+
+/** `x/y.csv` → `x/y.errors.csv`: the report sits next to the file it describes. */
+export function reportKey(key: string): string {
+  return /\.csv$/i.test(key) ? `${key.slice(0, -4)}.errors.csv` : `${key}.errors.csv`;
+}
+
+/**
+ * A spreadsheet runs a cell that starts with = + - @ (or a tab/CR) as a formula: prefix those
+ * with an apostrophe so opening the report is safe (OWASP "CSV injection").
+ */
+export function neutralise(cell: string): string {
+  return /^[=+\-@\t\r]/.test(cell) ? `'${cell}` : cell;
+}
+
+function clip(value: string): string {
+  return value.length > MAX_VALUE_CHARS ? `${value.slice(0, MAX_VALUE_CHARS)}…` : value;
+}
+
+/**
+ * Streams the rejected-rows report to S3 as it grows (every error, however many), keeping only
+ * the first few in memory for the summary. Nothing is uploaded for a file with no errors.
+ */
+export class ReportWriter {
+  public readonly first: RowError[] = [];
+  public count = 0;
+  private csv: ReturnType<typeof stringify> | null = null;
+  private upload: Promise<unknown> | null = null;
+
+  public constructor(
+    private readonly s3: S3Client,
+    public readonly location: ObjectLocation,
+    private readonly keep = 10,
+  ) {}
+
+  /** Appends one error; returns a promise only when the caller should wait for the upload. */
+  public add(error: RowError): void | Promise<void> {
+    this.count++;
+    if (this.first.length < this.keep) this.first.push(error);
+    const csv = this.csv ?? this.open();
+    const ok = csv.write([
+      error.line,
+      neutralise(error.field),
+      neutralise(clip(error.value)),
+      neutralise(error.error),
+    ]);
+    // Wait for the upload to drain the stream, but never hang on an upload that has failed.
+    if (!ok) return Promise.race([once(csv, 'drain'), this.upload]).then(() => undefined);
+  }
+
+  /** Finishes the upload; returns where the report is, or null when there was nothing to report. */
+  public async close(): Promise<ObjectLocation | null> {
+    if (!this.csv || !this.upload) return null;
+    this.csv.end();
+    try {
+      await this.upload;
+    } catch (error) {
+      throw new InfrastructureError(
+        `Writing the report s3://${this.location.bucket}/${this.location.key} failed: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+    return this.location;
+  }
+
+  private open(): ReturnType<typeof stringify> {
+    const csv = stringify({ header: true, columns: [...REPORT_COLUMNS], record_delimiter: 'unix' });
+    const body = new PassThrough();
+    csv.pipe(body);
+    const upload = new Upload({
+      client: this.s3,
+      params: {
+        Bucket: this.location.bucket,
+        Key: this.location.key,
+        Body: body,
+        ContentType: 'text/csv; charset=utf-8',
+      },
+    });
+    this.upload = upload.done();
+    // Surface upload failures at close(), not as an unhandled rejection mid-file.
+    this.upload.catch(() => undefined);
+    this.csv = csv;
+    return csv;
+  }
+}
