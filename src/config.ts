@@ -9,8 +9,8 @@ export interface Config {
   topicArn: string;
   /** The bucket events are expected from; events from archive/error are ignored either way. */
   inboundBucket: string | undefined;
-  /** Ledger table for idempotency and step progress; required in production. */
-  idempotencyTable: string | undefined;
+  /** Ledger table: idempotency records and how far each upload got. */
+  idempotencyTable: string;
   forcePathStyle: boolean;
   /** BatchWriteItem calls kept in flight per file. */
   writeConcurrency: number;
@@ -74,7 +74,7 @@ export function loadConfig(env: Env = process.env): Config {
     errorBucket: required(env, 'ERROR_BUCKET'),
     topicArn: required(env, 'TOPIC_ARN'),
     inboundBucket: optional(env, 'INBOUND_BUCKET'),
-    idempotencyTable: optional(env, 'IDEMPOTENCY_TABLE'),
+    idempotencyTable: required(env, 'IDEMPOTENCY_TABLE'),
     forcePathStyle: bool(env, 'S3_FORCE_PATH_STYLE', false),
     writeConcurrency: Math.floor(
       number(env, 'WRITE_CONCURRENCY', DEFAULTS.writeConcurrency, 1, 256),
