@@ -24,7 +24,10 @@ function handler(sockets: number): NodeHttpHandler {
 export function createClients(config: Config): Clients {
   const s3 = new S3Client({ forcePathStyle: config.forcePathStyle, requestHandler: handler(50) });
   const dynamo = new DynamoDBClient({ requestHandler: handler(config.writeConcurrency + 4) });
-  const ddb = DynamoDBDocumentClient.from(dynamo);
+  // Ledger records carry optional fields (a versionId, a report) that may be undefined.
+  const ddb = DynamoDBDocumentClient.from(dynamo, {
+    marshallOptions: { removeUndefinedValues: true },
+  });
   const sns = new SNSClient({ requestHandler: handler(4) });
   return { s3, ddb, sns };
 }

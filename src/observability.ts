@@ -15,6 +15,14 @@ export const metrics = new Metrics({
 
 /** One log line and the metrics for what happened to one object. */
 export function recordOutcome(upload: UploadRef, outcome: IngestOutcome): void {
+  if (outcome.replayed) {
+    logger.info('Duplicate delivery: this upload was already processed', {
+      bucket: upload.bucket,
+      key: upload.key,
+    });
+    metrics.addMetric('DuplicateDeliveries', MetricUnit.Count, 1);
+    return;
+  }
   if (outcome.kind === 'skipped') {
     logger.info('Object skipped', {
       bucket: upload.bucket,

@@ -65,6 +65,10 @@ export type SkipReason =
   | 'OWN_OUTPUT_BUCKET'
   | 'NOT_OBJECT_CREATED';
 
-export type IngestOutcome =
+export type IngestOutcome = (
   | { kind: 'processed'; result: IngestResult }
-  | { kind: 'skipped'; reason: SkipReason; detail: string };
+  | { kind: 'skipped'; reason: SkipReason; detail: string }
+) & {
+  /** True when this is the stored outcome of an earlier delivery of the same upload. */
+  replayed?: boolean;
+};

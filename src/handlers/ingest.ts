@@ -1,3 +1,4 @@
+import { IdempotencyAlreadyInProgressError } from '@aws-lambda-powertools/idempotency';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
@@ -6,12 +7,13 @@ import type { Context, S3Event, S3EventRecord } from 'aws-lambda';
 import { createClients } from '../clients.ts';
 import { loadConfig } from '../config.ts';
 import { logger, metrics, recordOutcome } from '../observability.ts';
-import { type IngestContext, ingestObject } from '../pipeline/ingestObject.ts';
+import { createIngestOnce, type IngestOnce } from '../pipeline/ingestOnce.ts';
 import type { UploadRef } from '../types.ts';
 
 // Cold start: a missing setting fails here, naming the variable, before any event is touched.
 const config = loadConfig();
 const clients = createClients(config);
+const ingestOnce = createIngestOnce({ clients, config });
 
 /** The upload an S3 record is about. middy's event-normalizer has already URL-decoded the key. */
 export function uploadFromRecord(record: S3EventRecord): UploadRef {
@@ -31,7 +33,11 @@ export function uploadFromRecord(record: S3EventRecord): UploadRef {
  * hits an infrastructure failure the others are still processed and the first failure is thrown
  * at the end, so Lambda retries and the ledger turns finished objects into no-ops.
  */
-export async function processS3Event(event: S3Event, context: IngestContext): Promise<void> {
+export async function processS3Event(
+  event: S3Event,
+  lambda: Context,
+  ingest: IngestOnce,
+): Promise<void> {
   const failures: unknown[] = [];
   for (const record of event.Records ?? []) {
     const upload = uploadFromRecord(record);
@@ -45,9 +51,15 @@ export async function processS3Event(event: S3Event, context: IngestContext): Pr
     }
     logger.appendKeys({ bucket: upload.bucket, key: upload.key });
     try {
-      recordOutcome(upload, await ingestObject(upload, context));
+      recordOutcome(upload, await ingest(upload, lambda));
     } catch (error) {
-      logger.error('Object failed; Lambda will retry', { error: error as Error });
+      if (error instanceof IdempotencyAlreadyInProgressError) {
+        logger.warn('Another delivery of this upload is in progress; Lambda will retry this one', {
+          error: error.message,
+        });
+      } else {
+        logger.error('Object failed; Lambda will retry', { error: error as Error });
+      }
       failures.push(error);
     } finally {
       logger.removeKeys(['bucket', 'key']);
@@ -60,10 +72,4 @@ export const handler = middy<S3Event, void, Error, Context>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics))
   .use(eventNormalizer())
-  .handler((event, context) =>
-    processS3Event(event, {
-      clients,
-      config,
-      remainingTimeMs: () => context.getRemainingTimeInMillis(),
-    }),
-  );
+  .handler((event, context) => processS3Event(event, context, ingestOnce));

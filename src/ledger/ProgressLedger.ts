@@ -1,0 +1,98 @@
+import { createHash } from 'node:crypto';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { InfrastructureError } from '../errors.ts';
+import { isTransient } from '../retry.ts';
+import type { IngestResult, UploadRef } from '../types.ts';
+
+/**
+ * How far an upload got, in order. A retry resumes at the first step not done: rows are never
+ * counted twice, the file is never copied after its source is gone, the summary is sent once.
+ */
+export const STAGES = ['LOADED', 'COPIED', 'DELETED', 'PUBLISHED'] as const;
+export type Stage = (typeof STAGES)[number];
+
+export interface Progress {
+  stage: Stage;
+  /** The outcome computed when the rows were loaded; later steps only fill in where things went. */
+  result: IngestResult;
+  /** The exact object that was read, so later steps move that one and no other. */
+  versionId: string | undefined;
+  eTag: string | undefined;
+  size: number;
+}
+
+/** Progress records outlive Powertools' idempotency records, so a late redelivery is still a no-op. */
+const RETENTION_SECONDS = 7 * 24 * 3600;
+
+/**
+ * Names one upload: the same object version delivered twice has the same identity; a new upload
+ * of the same name (new version, or new sequencer without versioning) has another; an S3 Batch
+ * Operations job gets its own, so a reprocessing job really reprocesses.
+ */
+export function uploadIdentity(upload: UploadRef): string {
+  const version = upload.versionId ?? upload.sequencer ?? upload.eTag ?? '';
+  return JSON.stringify([upload.bucket, upload.key, version, upload.jobId ?? '']);
+}
+
+/** Step progress per upload, kept in the idempotency table next to Powertools' records. */
+export class ProgressLedger {
+  public constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  public static idFor(upload: UploadRef): string {
+    return `progress#${createHash('sha256').update(uploadIdentity(upload)).digest('hex')}`;
+  }
+
+  public async get(upload: UploadRef): Promise<Progress | null> {
+    try {
+      const out = await this.client.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: { id: ProgressLedger.idFor(upload) },
+          ConsistentRead: true,
+        }),
+      );
+      return out.Item ? (out.Item.progress as Progress) : null;
+    } catch (error) {
+      throw this.failure('read', error);
+    }
+  }
+
+  /** Records that `progress.stage` is done. Never moves an upload backwards. */
+  public async save(upload: UploadRef, progress: Progress): Promise<void> {
+    const rank = STAGES.indexOf(progress.stage);
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            id: ProgressLedger.idFor(upload),
+            rank,
+            progress,
+            source: `s3://${upload.bucket}/${upload.key}`,
+            expiration: Math.floor(Date.now() / 1000) + RETENTION_SECONDS,
+          },
+          ConditionExpression: 'attribute_not_exists(id) OR #rank < :rank',
+          ExpressionAttributeNames: { '#rank': 'rank' },
+          ExpressionAttributeValues: { ':rank': rank },
+        }),
+      );
+    } catch (error) {
+      // Already at or past this stage: another attempt got here first, which is fine.
+      if ((error as Error).name === 'ConditionalCheckFailedException') return;
+      throw this.failure('write', error);
+    }
+  }
+
+  private failure(action: string, error: unknown): InfrastructureError {
+    return new InfrastructureError(
+      `Could not ${action} the ledger ${this.tableName}: ${(error as Error).message}`,
+      {
+        cause: error,
+        transient: isTransient(error),
+      },
+    );
+  }
+}

@@ -1,0 +1,60 @@
+import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import type { JSONValue } from '@aws-lambda-powertools/commons/types';
+import type { Context } from 'aws-lambda';
+import { ProgressLedger, uploadIdentity } from '../ledger/ProgressLedger.ts';
+import type { IngestOutcome, UploadRef } from '../types.ts';
+import { type IngestContext, ingestObject } from './ingestObject.ts';
+
+/** How long a finished upload is remembered by Powertools (the progress ledger keeps longer). */
+const COMPLETED_TTL_SECONDS = 24 * 3600;
+
+export type IngestOnce = (
+  upload: UploadRef,
+  lambda: Context,
+  overrides?: IngestContext['options'],
+) => Promise<IngestOutcome>;
+
+/**
+ * Wraps the pipeline with Powertools idempotency, keyed on the upload (bucket, key, version or
+ * sequencer or ETag, batch job): a redelivered event returns the stored outcome; a concurrent
+ * duplicate gets IdempotencyAlreadyInProgressError (thrown, so Lambda retries it later, and it
+ * then finds the finished outcome); a crashed attempt's lock expires with the invocation's
+ * deadline, and the retry resumes from the progress ledger.
+ */
+export function createIngestOnce(
+  base: Omit<IngestContext, 'remainingTimeMs' | 'ledger'>,
+): IngestOnce {
+  const ledger = new ProgressLedger(base.clients.ddb, base.config.idempotencyTable);
+  const persistenceStore = new DynamoDBPersistenceLayer({
+    tableName: base.config.idempotencyTable,
+  });
+  const config = new IdempotencyConfig({
+    expiresAfterSeconds: COMPLETED_TTL_SECONDS,
+    eventKeyJmesPath: 'identity',
+    // A stored outcome handed back for a redelivered event is marked, so it is not counted twice.
+    responseHook: (response) => ({ ...(response as object), replayed: true }) as JSONValue,
+  });
+
+  const run = makeIdempotent(
+    async (
+      task: { identity: string; upload: UploadRef; options?: IngestContext['options'] },
+      remainingTimeMs: () => number,
+    ): Promise<IngestOutcome> =>
+      ingestObject(task.upload, {
+        ...base,
+        ledger,
+        remainingTimeMs,
+        options: { ...base.options, ...task.options },
+      }),
+    { persistenceStore, config, keyPrefix: 's3-csv-ingest' },
+  );
+
+  return (upload, lambda, overrides) => {
+    // Ties the in-progress lock to this invocation's deadline.
+    config.registerLambdaContext(lambda);
+    return run({ identity: uploadIdentity(upload), upload, options: overrides }, () =>
+      lambda.getRemainingTimeInMillis(),
+    );
+  };
+}
