@@ -68,8 +68,13 @@ export async function processS3Event(
   if (failures.length > 0) throw failures[0];
 }
 
-export const handler = middy<S3Event, void, Error, Context>()
-  .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(logMetrics(metrics))
-  .use(eventNormalizer())
-  .handler((event, context) => processS3Event(event, context, ingestOnce));
+/** The middy-wrapped Lambda handler around an ingest function (tests pass one with their own clients). */
+export function createHandler(ingest: IngestOnce) {
+  return middy<S3Event, void, Error, Context>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics))
+    .use(eventNormalizer())
+    .handler((event, context) => processS3Event(event, context, ingest));
+}
+
+export const handler = createHandler(ingestOnce);

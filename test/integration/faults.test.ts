@@ -1,0 +1,344 @@
+import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { S3Event } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClients } from '../../src/clients.ts';
+import { type Config, loadConfig } from '../../src/config.ts';
+import { InfrastructureError } from '../../src/errors.ts';
+import { lambdaContext } from '../../src/local/lambdaContext.ts';
+import { LOCAL_CREDENTIALS, LocalStack } from '../../src/local/LocalStack.ts';
+import type { Clients } from '../../src/pipeline/ingestObject.ts';
+import { createIngestOnce } from '../../src/pipeline/ingestOnce.ts';
+import type { RetryBudget } from '../../src/retry.ts';
+import { crashAfterBatches, failNext, injectDynamoFaults } from '../support/faults.ts';
+
+const HEADER = 'student_id,first_name,last_name,course';
+const events = new Map<string, S3Event>();
+let stack: LocalStack;
+let s3: S3Client;
+let createHandler: typeof import('../../src/handlers/ingest.ts').createHandler;
+
+beforeAll(async () => {
+  stack = await LocalStack.start({
+    onS3Event: (event) => {
+      const key = decodeURIComponent((event.Records[0]?.s3.object.key ?? '').replace(/\+/g, ' '));
+      events.set(key, event);
+    },
+  });
+  Object.assign(process.env, stack.env);
+  ({ createHandler } = await import('../../src/handlers/ingest.ts'));
+  s3 = new S3Client({
+    endpoint: stack.endpoints.s3,
+    forcePathStyle: true,
+    region: 'us-east-1',
+    credentials: {
+      accessKeyId: LOCAL_CREDENTIALS.AWS_ACCESS_KEY_ID,
+      secretAccessKey: LOCAL_CREDENTIALS.AWS_SECRET_ACCESS_KEY,
+    },
+  });
+});
+
+afterAll(async () => {
+  s3?.destroy();
+  await stack?.stop();
+});
+
+/** A fresh pipeline (own clients, so faults injected into them stay in one test) behind the real middy handler. */
+function pipeline(budget: Partial<RetryBudget> = {}): {
+  clients: Clients;
+  config: Config;
+  handler: ReturnType<typeof createHandler>;
+} {
+  const config = loadConfig(stack.env);
+  const clients = createClients(config);
+  const ingest = createIngestOnce({
+    clients,
+    config,
+    retryBudget: { baseDelayMs: 2, maxDelayMs: 20, safetyMarginMs: 0, ...budget },
+  });
+  return { clients, config, handler: createHandler(ingest) };
+}
+
+/** `rows` valid rows whose course names are unique to `tag`, plus `bad` invalid ones. */
+function csv(tag: string, rows: number, bad = 0): string {
+  const lines = [HEADER];
+  for (let i = 0; i < rows; i++)
+    lines.push(`A${String(i).padStart(5, '0')},First${i},Last${i},${tag} course`);
+  for (let i = 0; i < bad; i++) lines.push(`bad-${i},First,Last,${tag} course`);
+  return `${lines.join('\n')}\n`;
+}
+
+async function upload(key: string, body: string): Promise<S3Event> {
+  await s3.send(new PutObjectCommand({ Bucket: stack.names.inbound, Key: key, Body: body }));
+  const event = events.get(key);
+  if (!event) throw new Error(`no S3 event for ${key}`);
+  return event;
+}
+
+async function rowsFor(clients: Clients, tag: string): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let ExclusiveStartKey: Record<string, unknown> | undefined;
+  do {
+    const page = await clients.ddb.send(
+      new ScanCommand({ TableName: stack.names.table, ExclusiveStartKey }),
+    );
+    items.push(...(page.Items ?? []).filter((item) => item.course === `${tag} course`));
+    ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+  return items;
+}
+
+async function whereIs(key: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const bucket of [stack.names.inbound, stack.names.archive, stack.names.error]) {
+    try {
+      await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      found.push(bucket);
+    } catch {
+      // not there
+    }
+  }
+  return found;
+}
+
+function summariesFor(key: string): { status: string; rows: Record<string, number> }[] {
+  return stack.summaries
+    .map((m) => JSON.parse(JSON.parse(m.message).sqs))
+    .filter((s: { source: { key: string } }) => s.source.key === key);
+}
+
+const copy = (event: S3Event): S3Event => structuredClone(event);
+
+describe('Faults: DynamoDB throttling and UnprocessedItems', () => {
+  it('loads every row exactly once when 30% of calls throttle and 30% come back half unprocessed', async () => {
+    // Prepare
+    const { clients, handler } = pipeline();
+    const counts = injectDynamoFaults(clients.ddb, {
+      throttleRate: 0.3,
+      unprocessedRate: 0.3,
+      seed: 7,
+    });
+    const event = await upload('faults/throttled.csv', csv('throttled', 1_000));
+
+    // Act
+    await handler(copy(event), lambdaContext());
+
+    // Assess
+    expect(counts.throttled).toBeGreaterThan(5);
+    expect(counts.partial).toBeGreaterThan(5);
+    expect(await rowsFor(clients, 'throttled')).toHaveLength(1_000);
+    expect(await whereIs('faults/throttled.csv')).toEqual([stack.names.archive]);
+    const summaries = summariesFor('faults/throttled.csv');
+    expect(summaries).toHaveLength(1);
+    expect(summaries[0]?.rows).toEqual({
+      total: 1_000,
+      written: 1_000,
+      rejected: 0,
+      duplicates: 0,
+    });
+  });
+
+  it('throws an infrastructure error once the retry budget is spent, keeps the file, and a redelivery finishes it', async () => {
+    // Prepare
+    const failing = pipeline({ maxAttempts: 3 });
+    injectDynamoFaults(failing.clients.ddb, { throttleRate: 1, unprocessedRate: 0, always: true });
+    const event = await upload('faults/budget.csv', csv('budget', 60));
+
+    // Act
+    const attempt = failing.handler(copy(event), lambdaContext());
+
+    // Assess
+    const error = await attempt.then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(InfrastructureError);
+    expect((error as InfrastructureError).cause).toMatchObject({
+      name: 'ProvisionedThroughputExceededException',
+    });
+    expect(await whereIs('faults/budget.csv')).toEqual([stack.names.inbound]);
+    expect(summariesFor('faults/budget.csv')).toHaveLength(0);
+
+    // Act: Lambda's retry, with DynamoDB healthy again
+    await pipeline().handler(copy(event), lambdaContext());
+
+    // Assess
+    expect(await rowsFor(failing.clients, 'budget')).toHaveLength(60);
+    expect(await whereIs('faults/budget.csv')).toEqual([stack.names.archive]);
+    expect(summariesFor('faults/budget.csv')).toEqual([
+      expect.objectContaining({ status: 'SUCCEEDED' }),
+    ]);
+  });
+});
+
+describe('Faults: a crash mid-file', () => {
+  it('resumes after an invocation dies after 3 batches: all rows, one move, one summary, counts not doubled', async () => {
+    // Prepare
+    const dying = pipeline();
+    const crash = crashAfterBatches(dying.clients.ddb, 3);
+    const event = await upload('faults/crash.csv', csv('crash', 400, 2));
+
+    // Act: the first invocation hangs until it times out, like a Lambda that dies mid-file; its
+    // lock lease is its deadline, so the redelivery after that deadline may take over.
+    const first = dying.handler(copy(event), lambdaContext(1_500)).then(
+      () => 'finished',
+      (error: Error) => error.name,
+    );
+    expect(await first).toBe('TimeoutError');
+    expect(crash.hung).toBeGreaterThan(0);
+    expect(await rowsFor(dying.clients, 'crash')).toHaveLength(75);
+    expect(summariesFor('faults/crash.csv')).toHaveLength(0);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await pipeline().handler(copy(event), lambdaContext());
+
+    // Assess
+    expect(await rowsFor(dying.clients, 'crash')).toHaveLength(400);
+    expect(await whereIs('faults/crash.csv')).toEqual([stack.names.error]);
+    const summaries = summariesFor('faults/crash.csv');
+    expect(summaries).toHaveLength(1);
+    expect(summaries[0]).toMatchObject({
+      status: 'PARTIAL',
+      rows: { total: 402, written: 400, rejected: 2, duplicates: 0 },
+    });
+  });
+});
+
+describe('Faults: failures after the rows are written', () => {
+  it('publishes exactly one summary when SNS Publish fails once and the event is redelivered', async () => {
+    // Prepare
+    const first = pipeline();
+    const publish = failNext(first.clients.sns, 'PublishCommand');
+    const event = await upload('faults/sns.csv', csv('sns', 30));
+
+    // Act
+    await expect(first.handler(copy(event), lambdaContext())).rejects.toThrow(
+      /Publishing the summary/,
+    );
+    expect(summariesFor('faults/sns.csv')).toHaveLength(0);
+    await first.handler(copy(event), lambdaContext());
+
+    // Assess
+    expect(publish.failed).toBe(1);
+    expect(await rowsFor(first.clients, 'sns')).toHaveLength(30);
+    expect(await whereIs('faults/sns.csv')).toEqual([stack.names.archive]);
+    expect(summariesFor('faults/sns.csv')).toEqual([
+      expect.objectContaining({
+        status: 'SUCCEEDED',
+        rows: { total: 30, written: 30, rejected: 0, duplicates: 0 },
+      }),
+    ]);
+  });
+
+  it('never loses the file when DeleteObject fails after the copy, and finishes on redelivery', async () => {
+    // Prepare
+    const first = pipeline();
+    const deletes = failNext(first.clients.s3, 'DeleteObjectCommand');
+    const event = await upload('faults/delete.csv', csv('delete', 30, 1));
+
+    // Act
+    await expect(first.handler(copy(event), lambdaContext())).rejects.toThrow(/DeleteObject/);
+
+    // Assess: copied and verified, source kept, nothing published yet
+    expect(await whereIs('faults/delete.csv')).toEqual([stack.names.inbound, stack.names.error]);
+    expect(summariesFor('faults/delete.csv')).toHaveLength(0);
+
+    // Act: redelivery
+    await first.handler(copy(event), lambdaContext());
+
+    // Assess
+    expect(deletes.failed).toBe(1);
+    expect(await whereIs('faults/delete.csv')).toEqual([stack.names.error]);
+    expect(summariesFor('faults/delete.csv')).toEqual([
+      expect.objectContaining({
+        status: 'PARTIAL',
+        rows: { total: 31, written: 30, rejected: 1, duplicates: 0 },
+      }),
+    ]);
+  });
+});
+
+describe('Faults: duplicate deliveries', () => {
+  it('processes an event delivered 3 times, 2 of them concurrently, exactly once', async () => {
+    // Prepare
+    const { clients, handler } = pipeline();
+    const event = await upload('faults/dupes.csv', csv('dupes', 200));
+
+    // Act
+    const concurrent = await Promise.allSettled([
+      handler(copy(event), lambdaContext()),
+      handler(copy(event), lambdaContext()),
+    ]);
+    await handler(copy(event), lambdaContext());
+
+    // Assess: at most one concurrent delivery was told to retry later; none did the work twice
+    const rejected = concurrent.filter((r) => r.status === 'rejected');
+    expect(rejected.length).toBeLessThanOrEqual(1);
+    for (const r of rejected)
+      expect((r as PromiseRejectedResult).reason).toMatchObject({
+        name: 'IdempotencyAlreadyInProgressError',
+      });
+    expect(await rowsFor(clients, 'dupes')).toHaveLength(200);
+    expect(await whereIs('faults/dupes.csv')).toEqual([stack.names.archive]);
+    expect(summariesFor('faults/dupes.csv')).toEqual([
+      expect.objectContaining({
+        status: 'SUCCEEDED',
+        rows: { total: 200, written: 200, rejected: 0, duplicates: 0 },
+      }),
+    ]);
+  });
+
+  it('processes a deliberate re-upload of the same name again', async () => {
+    // Prepare
+    const { handler } = pipeline();
+    const first = await upload('faults/again.csv', csv('again', 5));
+    await handler(copy(first), lambdaContext());
+
+    // Act
+    const second = await upload('faults/again.csv', csv('again', 7));
+    await handler(copy(second), lambdaContext());
+
+    // Assess
+    expect(summariesFor('faults/again.csv').map((s) => s.rows.total)).toEqual([5, 7]);
+  });
+});
+
+describe('Faults: hostile input', () => {
+  it('rejects a file with a 10 MB field with a clear reason instead of running out of memory', async () => {
+    // Prepare
+    const { handler } = pipeline();
+    const body = `${HEADER}\nA00001,Jo,Doe,hostile course\nA00002,${'x'.repeat(10 * 1024 * 1024)},Doe,hostile course\n`;
+    const event = await upload('faults/huge-field.csv', body);
+
+    // Act
+    await handler(copy(event), lambdaContext());
+
+    // Assess
+    const [summary] = summariesFor('faults/huge-field.csv') as unknown as {
+      status: string;
+      fileError: { code: string; message: string };
+    }[];
+    expect(summary?.status).toBe('FAILED');
+    expect(summary?.fileError.code).toBe('RECORD_TOO_LARGE');
+    expect(summary?.fileError.message).toMatch(/line 3 is longer than 64 KiB/);
+    expect(await whereIs('faults/huge-field.csv')).toEqual([stack.names.error]);
+  });
+
+  it('rejects a row with thousands of columns as a row problem and loads the others', async () => {
+    // Prepare
+    const { clients, handler } = pipeline();
+    const body = `${HEADER}\nA00001,Jo,Doe,wide course\n${Array.from({ length: 5_000 }, () => 'x').join(',')}\nA00002,Al,Roe,wide course\n`;
+    const event = await upload('faults/wide.csv', body);
+
+    // Act
+    await handler(copy(event), lambdaContext());
+
+    // Assess
+    expect(await rowsFor(clients, 'wide')).toHaveLength(2);
+    expect(summariesFor('faults/wide.csv')).toEqual([
+      expect.objectContaining({
+        status: 'PARTIAL',
+        rows: { total: 3, written: 2, rejected: 1, duplicates: 0 },
+      }),
+    ]);
+  });
+});
