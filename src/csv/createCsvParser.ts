@@ -42,6 +42,9 @@ export function createCsvParser(options: CsvParserOptions = {}): Parser {
   let emptyLinesSeen = 0;
   const parserOptions: Options<RawRow, string[]> = {
     bom: true,
+    // Both, always: csv-parse otherwise guesses from the first record, and a file that mixes
+    // them (rows appended by another editor) would keep a stray CR in the last field.
+    record_delimiter: ['\r\n', '\n'],
     relax_column_count: true,
     relax_quotes: true,
     skip_empty_lines: true,
