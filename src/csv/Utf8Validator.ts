@@ -60,7 +60,8 @@ export class Utf8Validator extends Transform {
     callback: TransformCallback,
   ): void {
     let bytes = this.carry ? Buffer.concat([this.carry, chunk]) : chunk;
-    if (this.offset === 0 && !this.carry) {
+    // Checked while nothing has passed yet: a first chunk of one byte is carried, not passed.
+    if (this.offset === 0) {
       const problem = detectUtf16(bytes);
       if (problem) {
         callback(problem);
