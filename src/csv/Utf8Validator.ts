@@ -2,7 +2,15 @@ import { isUtf8 } from 'node:buffer';
 import { Transform, type TransformCallback } from 'node:stream';
 import { FileProblem } from '../errors.ts';
 
-const windows1252 = new TextDecoder('windows-1252');
+// Node's TextDecoder decodes windows-1252 as Latin-1 (nodejs/node#56542), turning Excel's
+// € “ ” ‘ ’ – — into control characters; 0x80–0x9F need their own table ('' = unassigned).
+const WINDOWS_1252_C1 = [...'€_‚ƒ„…†‡ˆ‰Š‹Œ_Ž__‘’“”•–—˜™š›œ_žŸ'].map((c) => (c === '_' ? '' : c));
+
+function windows1252Glyph(byte: number): string {
+  return byte >= 0x80 && byte <= 0x9f
+    ? (WINDOWS_1252_C1[byte - 0x80] ?? '')
+    : String.fromCharCode(byte);
+}
 
 /** Length of a trailing UTF-8 sequence that the next chunk may complete, 0 when none. */
 function incompleteTail(chunk: Buffer): number {
@@ -109,10 +117,11 @@ export class Utf8Validator extends Transform {
     // Valid UTF-8 never appeared before and the byte is a Windows-1252 letter or sign: the
     // classic "CSV (Comma delimited)" save from Excel on Windows.
     if (!this.sawMultibyte && byte >= 0x80) {
-      const glyph = windows1252.decode(Uint8Array.of(byte));
+      const glyph = windows1252Glyph(byte);
+      const looks = glyph ? `looks like "${glyph}" in Windows-1252` : 'looks like Windows-1252';
       return new FileProblem(
         'WINDOWS_1252',
-        `The file is not UTF-8: byte ${hex} at ${where} looks like "${glyph}" in Windows-1252 ` +
+        `The file is not UTF-8: byte ${hex} at ${where} ${looks} ` +
           `(Excel's plain "CSV" format). Save it from Excel as "CSV UTF-8 (Comma delimited)" and upload it again.`,
         line,
       );
