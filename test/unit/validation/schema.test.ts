@@ -1,0 +1,149 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { COLUMNS, TABLE_KEY, validateRecord } from '../../../src/validation/schema.ts';
+
+const schemaFile = JSON.parse(
+  readFileSync(new URL('../../../schemas/student.schema.json', import.meta.url), 'utf8'),
+) as { properties: Record<string, unknown>; 'x-table-key': { partition: string; sort: string } };
+
+const valid = {
+  student_id: 'A10001',
+  first_name: 'Jack',
+  last_name: 'Reacher',
+  course: 'Advanced Physical Security',
+};
+
+describe('Module: schema', () => {
+  it('takes the columns, in order, from the schema file', () => {
+    // Assess
+    expect(COLUMNS).toEqual(Object.keys(schemaFile.properties));
+    expect(COLUMNS).toEqual(['student_id', 'first_name', 'last_name', 'course']);
+    expect(Object.isFrozen(COLUMNS)).toBe(true);
+  });
+
+  it('takes the table key from the schema file', () => {
+    // Assess
+    expect(TABLE_KEY).toEqual(schemaFile['x-table-key']);
+    expect(TABLE_KEY).toEqual({ partition: 'student_id', sort: 'course' });
+  });
+});
+
+describe('Function: validateRecord', () => {
+  it('returns null for a valid record, including non-ASCII names and limits reached exactly', () => {
+    // Act & Assess
+    expect(validateRecord(valid, 2)).toBeNull();
+    expect(
+      validateRecord({ ...valid, first_name: 'José', last_name: 'Núñez-Ødegård' }, 2),
+    ).toBeNull();
+    expect(
+      validateRecord(
+        { ...valid, first_name: 'x'.repeat(100), last_name: 'y', course: 'é'.repeat(200) },
+        2,
+      ),
+    ).toBeNull();
+  });
+
+  it.each([
+    ['a1001', 'a lower-case letter'],
+    ['A1000', 'four digits'],
+    ['A100011', 'six digits'],
+    ['AB1000', 'two letters'],
+    [' A10001', 'a leading space'],
+    ['', 'nothing'],
+  ])('rejects the student_id %j (%s) with the pattern explained', (studentId) => {
+    // Act
+    const errors = validateRecord({ ...valid, student_id: studentId }, 7);
+
+    // Assess
+    expect(errors).toEqual([
+      {
+        line: 7,
+        field: 'student_id',
+        value: studentId,
+        error:
+          'student_id has an invalid format (expected one capital letter and five digits, e.g. A10001)',
+        code: 'SCHEMA',
+      },
+    ]);
+  });
+
+  it('says an empty name or course "is empty"', () => {
+    // Act
+    const errors = validateRecord({ ...valid, first_name: '', course: '' }, 3);
+
+    // Assess
+    expect(errors?.map((e) => [e.field, e.error])).toEqual([
+      ['first_name', 'first_name is empty'],
+      ['course', 'course is empty'],
+    ]);
+  });
+
+  it('says a value over its maxLength "is too long" with the limit', () => {
+    // Act
+    const errors = validateRecord(
+      {
+        ...valid,
+        first_name: 'x'.repeat(101),
+        last_name: 'y'.repeat(101),
+        course: 'z'.repeat(201),
+      },
+      4,
+    );
+
+    // Assess
+    expect(errors?.map((e) => e.error)).toEqual([
+      'first_name is too long (at most 100 characters)',
+      'last_name is too long (at most 100 characters)',
+      'course is too long (at most 200 characters)',
+    ]);
+    expect(errors?.[0]?.value).toBe('x'.repeat(101));
+  });
+
+  it('reports every problem of a row at once (allErrors)', () => {
+    // Act
+    const errors = validateRecord(
+      { student_id: 'bad', first_name: '', last_name: '', course: '' },
+      5,
+    );
+
+    // Assess
+    expect(errors?.map((e) => e.field)).toEqual([
+      'student_id',
+      'first_name',
+      'last_name',
+      'course',
+    ]);
+    expect(errors?.every((e) => e.line === 5 && e.code === 'SCHEMA')).toBe(true);
+  });
+
+  it('says a missing property "is missing" and an unknown one "is not a column of this file format"', () => {
+    // Prepare
+    const { course: _course, ...withoutCourse } = valid;
+
+    // Act
+    const missing = validateRecord(withoutCourse, 8);
+    const extra = validateRecord({ ...valid, email: 'someone@example.com' }, 9);
+
+    // Assess
+    expect(missing).toEqual([
+      { line: 8, field: 'course', value: '', error: 'course is missing', code: 'SCHEMA' },
+    ]);
+    expect(extra).toEqual([
+      {
+        line: 9,
+        field: 'email',
+        value: 'someone@example.com',
+        error: 'email is not a column of this file format',
+        code: 'SCHEMA',
+      },
+    ]);
+  });
+
+  it("falls back to ajv's message for any other keyword", () => {
+    // Act
+    const errors = validateRecord({ ...valid, last_name: 42 as unknown as string }, 10);
+
+    // Assess
+    expect(errors?.map((e) => e.error)).toEqual(['last_name must be string']);
+  });
+});
