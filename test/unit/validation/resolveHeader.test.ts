@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import { FileProblem } from '../../../src/errors.ts';
+import { resolveHeader, toRecord } from '../../../src/validation/resolveHeader.ts';
+
+function problemOf(fields: string[], line?: number): FileProblem {
+  try {
+    resolveHeader(fields, line);
+  } catch (error) {
+    if (error instanceof FileProblem) return error;
+    throw error;
+  }
+  throw new Error(`expected ${fields.join(',')} to be rejected`);
+}
+
+describe('Function: resolveHeader', () => {
+  it('maps the header in schema order to the identity', () => {
+    // Act & Assess
+    expect(resolveHeader(['student_id', 'first_name', 'last_name', 'course'])).toEqual({
+      kind: 'header',
+      mapping: [0, 1, 2, 3],
+    });
+  });
+
+  it('accepts the header in any order and maps each column to its field', () => {
+    // Prepare
+    const header = ['course', 'last_name', 'student_id', 'first_name'];
+    const data = ['Maths', 'Reacher', 'A10001', 'Jack'];
+
+    // Act
+    const resolution = resolveHeader(header);
+
+    // Assess
+    expect(resolution).toEqual({ kind: 'header', mapping: [2, 3, 1, 0] });
+    expect(toRecord(data, resolution.mapping)).toEqual({
+      student_id: 'A10001',
+      first_name: 'Jack',
+      last_name: 'Reacher',
+      course: 'Maths',
+    });
+  });
+
+  it('ignores case and surrounding spaces in header names', () => {
+    // Act & Assess
+    expect(resolveHeader([' Student_ID', 'FIRST_NAME ', ' Last_Name ', 'Course'])).toEqual({
+      kind: 'header',
+      mapping: [0, 1, 2, 3],
+    });
+  });
+
+  it('treats a valid first row as data in schema order when there is no header', () => {
+    // Act
+    const resolution = resolveHeader(['A10001', 'Jack', 'Reacher', 'Advanced Physical Security']);
+
+    // Assess
+    expect(resolution).toEqual({ kind: 'data', mapping: [0, 1, 2, 3] });
+  });
+
+  it('rejects a first row that is neither a header nor valid data, quoting it', () => {
+    // Act
+    const problem = problemOf(['id', 'name', 'surname', 'class'], 1);
+
+    // Assess
+    expect(problem.code).toBe('INVALID_HEADER');
+    expect(problem.line).toBe(1);
+    expect(problem.message).toBe(
+      'The first row is neither the header "student_id,first_name,last_name,course" nor a valid record in that column order (found "id,name,surname,class").',
+    );
+  });
+
+  it('rejects a headerless first row that fails the schema or has the wrong field count', () => {
+    // Act & Assess
+    expect(problemOf(['A1', 'Jack', 'Reacher', 'Maths']).code).toBe('INVALID_HEADER');
+    expect(problemOf(['A10001', 'Jack', 'Reacher']).code).toBe('INVALID_HEADER');
+    expect(problemOf(['A10001', 'Jack', 'Reacher', 'Maths', 'extra']).code).toBe('INVALID_HEADER');
+  });
+
+  it('names the missing and unknown columns of a header', () => {
+    // Act
+    const problem = problemOf(['student_id', 'first_name', 'surname', 'course'], 1);
+
+    // Assess
+    expect(problem.code).toBe('INVALID_HEADER');
+    expect(problem.message).toBe(
+      'The header must name the columns student_id,first_name,last_name,course (in any order): missing last_name; unknown "surname".',
+    );
+  });
+
+  it('rejects a header with an extra column or a repeated one', () => {
+    // Act
+    const extra = problemOf(['student_id', 'first_name', 'last_name', 'course', 'email']);
+    const repeated = problemOf(['student_id', 'first_name', 'last_name', 'course', 'Course']);
+    const short = problemOf(['student_id', 'course']);
+
+    // Assess
+    expect(extra.message).toContain('unknown "email"');
+    expect(repeated.message).toContain('repeated course');
+    expect(short.message).toContain('missing first_name, last_name');
+  });
+
+  it('carries the line it was given', () => {
+    // Act & Assess
+    expect(problemOf(['nope'], 3).line).toBe(3);
+  });
+});
+
+describe('Function: toRecord', () => {
+  it('fills a column with an empty string when its field is absent', () => {
+    // Act & Assess
+    expect(toRecord(['A10001'], [0, 1, 2, 3])).toEqual({
+      student_id: 'A10001',
+      first_name: '',
+      last_name: '',
+      course: '',
+    });
+  });
+});
