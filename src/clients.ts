@@ -1,6 +1,7 @@
 import { Agent } from 'node:https';
 import { Agent as HttpAgent } from 'node:http';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -29,5 +30,6 @@ export function createClients(config: Config): Clients {
     marshallOptions: { removeUndefinedValues: true },
   });
   const sns = new SNSClient({ requestHandler: handler(4) });
-  return { s3, ddb, sns };
+  const lambda = new LambdaClient({ requestHandler: handler(2) });
+  return { s3, ddb, sns, lambda };
 }

@@ -19,6 +19,12 @@ export interface Config {
   maxErrorRate: number;
   /** Objects larger than this are moved with multipart copy (S3 CopyObject stops at 5 GB). */
   multipartCopyThresholdBytes: number;
+  /** Stop and hand the rest of a file to a new invocation when less time than this is left. */
+  continuationMarginMs: number;
+  /** How often a long file logs its progress. */
+  progressIntervalMs: number;
+  /** This function's name (set by Lambda), for continuations; none means no continuation. */
+  functionName: string | undefined;
 }
 
 export const DEFAULTS = {
@@ -26,6 +32,8 @@ export const DEFAULTS = {
   errorPolicy: 'skip' as ErrorPolicy,
   maxErrorRate: 0.5,
   multipartCopyThresholdBytes: 5 * 1024 ** 3,
+  continuationMarginMs: 60_000,
+  progressIntervalMs: 10_000,
 };
 
 type Env = Record<string, string | undefined>;
@@ -88,6 +96,21 @@ export function loadConfig(env: Env = process.env): Config {
       5 * 1024 ** 2,
       5 * 1024 ** 3,
     ),
+    continuationMarginMs: number(
+      env,
+      'CONTINUATION_MARGIN_MS',
+      DEFAULTS.continuationMarginMs,
+      0,
+      600_000,
+    ),
+    progressIntervalMs: number(
+      env,
+      'PROGRESS_INTERVAL_MS',
+      DEFAULTS.progressIntervalMs,
+      100,
+      3_600_000,
+    ),
+    functionName: optional(env, 'AWS_LAMBDA_FUNCTION_NAME'),
   };
   // A file moved into the bucket it came from would trigger the function again, forever.
   for (const [name, bucket] of [

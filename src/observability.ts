@@ -33,6 +33,17 @@ export function recordOutcome(upload: UploadRef, outcome: IngestOutcome): void {
     metrics.addMetric(`Skipped${outcome.reason}`, MetricUnit.Count, 1);
     return;
   }
+  if (outcome.kind === 'continued') {
+    logger.info('Part done; the rest of the file continues in a new invocation', {
+      bucket: upload.bucket,
+      key: upload.key,
+      nextPart: outcome.part,
+      offset: outcome.offset,
+      rows: outcome.rows,
+    });
+    metrics.addMetric('Continuations', MetricUnit.Count, 1);
+    return;
+  }
   const { result } = outcome;
   logger.info('Object processed', {
     bucket: upload.bucket,

@@ -68,6 +68,8 @@ export type SkipReason =
 export type IngestOutcome = (
   | { kind: 'processed'; result: IngestResult }
   | { kind: 'skipped'; reason: SkipReason; detail: string }
+  /** A long file: this invocation did its part and handed the rest to the next one. */
+  | { kind: 'continued'; part: number; offset: number; rows: RowCounts }
 ) & {
   /** True when this is the stored outcome of an earlier delivery of the same upload. */
   replayed?: boolean;

@@ -57,9 +57,11 @@ export class Utf8Validator extends Transform {
   private newlines = 0;
   private sawMultibyte = false;
 
-  public constructor(startOffset = 0) {
+  /** A continuation starts mid-file: at this byte offset, on this line. */
+  public constructor(startOffset = 0, startLine = 1) {
     super();
     this.offset = startOffset;
+    this.newlines = startLine - 1;
   }
 
   public override _transform(

@@ -1,11 +1,14 @@
 import { type CsvError, type InfoRecord, type Options, type Parser, parse } from 'csv-parse';
 import { FileProblem } from '../errors.ts';
 
-/** A record as read: its fields, the line it starts on, and the byte offset just past it. */
+/** A record as read: its fields, the line it starts on, and where the next record starts. */
 export interface RawRow {
   fields: string[];
   line: number;
+  /** Byte offset just past this record (and its line break): where a continuation resumes. */
   end: number;
+  /** Line number just past this record. */
+  nextLine: number;
 }
 
 /** A row is at most a few hundred characters; anything this large is an unclosed quote or an attack. */
@@ -54,7 +57,7 @@ export function createCsvParser(options: CsvParserOptions = {}): Parser {
       const line = nextLine + (context.empty_lines - emptyLinesSeen);
       emptyLinesSeen = context.empty_lines;
       nextLine = line + countNewlines(fields) + 1;
-      return { fields, line, end: startOffset + context.bytes };
+      return { fields, line, end: startOffset + context.bytes, nextLine };
     },
   };
   // csv-parse's typings tie on_record's output to `columns`; array mode with on_record is valid.

@@ -7,6 +7,7 @@ import type { Context, S3Event, S3EventRecord } from 'aws-lambda';
 import { createClients } from '../clients.ts';
 import { loadConfig } from '../config.ts';
 import { logger, metrics, recordOutcome } from '../observability.ts';
+import { type ContinuationEvent, isContinuationEvent } from '../pipeline/continuation.ts';
 import { createIngestOnce, type IngestOnce } from '../pipeline/ingestOnce.ts';
 import type { UploadRef } from '../types.ts';
 
@@ -68,13 +69,32 @@ export async function processS3Event(
   if (failures.length > 0) throw failures[0];
 }
 
+/** Goes on with a long file where the previous invocation stopped (the checkpoint is in the ledger). */
+export async function processContinuation(
+  event: ContinuationEvent,
+  lambda: Context,
+  ingest: IngestOnce,
+): Promise<void> {
+  const { upload } = event;
+  logger.appendKeys({ bucket: upload.bucket, key: upload.key, part: event.part });
+  try {
+    recordOutcome(upload, await ingest(upload, lambda, event.options, event.part));
+  } finally {
+    logger.removeKeys(['bucket', 'key', 'part']);
+  }
+}
+
 /** The middy-wrapped Lambda handler around an ingest function (tests pass one with their own clients). */
 export function createHandler(ingest: IngestOnce) {
-  return middy<S3Event, void, Error, Context>()
+  return middy<S3Event | ContinuationEvent, void, Error, Context>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics))
     .use(eventNormalizer())
-    .handler((event, context) => processS3Event(event, context, ingest));
+    .handler((event, context) =>
+      isContinuationEvent(event)
+        ? processContinuation(event, context, ingest)
+        : processS3Event(event, context, ingest),
+    );
 }
 
 export const handler = createHandler(ingestOnce);

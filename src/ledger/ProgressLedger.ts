@@ -2,24 +2,48 @@ import { createHash } from 'node:crypto';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { InfrastructureError } from '../errors.ts';
 import { isTransient } from '../retry.ts';
-import type { IngestResult, UploadRef } from '../types.ts';
+import type { IngestResult, RowCounts, RowError, UploadRef } from '../types.ts';
 
 /**
  * How far an upload got, in order. A retry resumes at the first step not done: rows are never
  * counted twice, the file is never copied after its source is gone, the summary is sent once.
  */
-export const STAGES = ['LOADED', 'COPIED', 'DELETED', 'PUBLISHED'] as const;
+export const STAGES = ['LOADING', 'LOADED', 'COPIED', 'DELETED', 'PUBLISHED'] as const;
 export type Stage = (typeof STAGES)[number];
 
-export interface Progress {
-  stage: Stage;
-  /** The outcome computed when the rows were loaded; later steps only fill in where things went. */
-  result: IngestResult;
-  /** The exact object that was read, so later steps move that one and no other. */
+/** Where a long file stopped, so the next invocation goes on from there (see loadRows). */
+export interface Checkpoint {
+  /** The part (invocation) that runs next; part 0 is the one the S3 event started. */
+  part: number;
+  /** Under the strict policy a file is read twice: first to check, then to write. */
+  pass: 'check' | 'write';
+  offset: number;
+  line: number;
+  mapping: number[] | null;
+  rows: RowCounts;
+  /** How many report lines were written, and by which parts (part 0 writes the final key). */
+  reportCount: number;
+  reportParts: number[];
+  firstErrors: RowError[];
+  startedAt: number;
+}
+
+/** The exact object that was read, so later steps read and move that one and no other. */
+interface ObjectIdentity {
   versionId: string | undefined;
   eTag: string | undefined;
   size: number;
 }
+
+export type LoadedProgress = Exclude<Progress, { stage: 'LOADING' }>;
+
+export type Progress =
+  | (ObjectIdentity & { stage: 'LOADING'; checkpoint: Checkpoint })
+  | (ObjectIdentity & {
+      stage: Exclude<Stage, 'LOADING'>;
+      /** The outcome computed when the rows were loaded. */
+      result: IngestResult;
+    });
 
 /** Progress records outlive Powertools' idempotency records, so a late redelivery is still a no-op. */
 const RETENTION_SECONDS = 7 * 24 * 3600;
@@ -62,7 +86,10 @@ export class ProgressLedger {
 
   /** Records that `progress.stage` is done. Never moves an upload backwards. */
   public async save(upload: UploadRef, progress: Progress): Promise<void> {
-    const rank = STAGES.indexOf(progress.stage);
+    // Stages in order, and the parts of a long file in order within LOADING.
+    const rank =
+      STAGES.indexOf(progress.stage) * 1_000_000 +
+      (progress.stage === 'LOADING' ? progress.checkpoint.part : 0);
     try {
       await this.client.send(
         new PutCommand({

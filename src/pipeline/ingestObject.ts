@@ -1,23 +1,41 @@
+import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Config } from '../config.ts';
 import { BatchWriter } from '../dynamo/BatchWriter.ts';
 import { FileProblem } from '../errors.ts';
-import type { Progress, ProgressLedger } from '../ledger/ProgressLedger.ts';
+import type {
+  Checkpoint,
+  LoadedProgress,
+  Progress,
+  ProgressLedger,
+} from '../ledger/ProgressLedger.ts';
 import { publishSummary } from '../notify/publishSummary.ts';
+import { logger } from '../observability.ts';
 import type { RetryBudget } from '../retry.ts';
+import { concatObjects } from '../s3/concatObjects.ts';
 import { copyObject } from '../s3/copyObject.ts';
 import { deleteObject } from '../s3/deleteObject.ts';
-import { type OpenedObject, openObject } from '../s3/openObject.ts';
+import { openObject } from '../s3/openObject.ts';
 import { ReportWriter, reportKey } from '../s3/ReportWriter.ts';
-import type { IngestOutcome, IngestResult, IngestStatus, RowError, UploadRef } from '../types.ts';
-import { type LoadRowsResult, loadRows } from './loadRows.ts';
+import type {
+  IngestOutcome,
+  IngestResult,
+  IngestStatus,
+  ObjectLocation,
+  RowError,
+  UploadRef,
+} from '../types.ts';
+import { invokeContinuation } from './continuation.ts';
+import { loadRows } from './loadRows.ts';
 
 export interface Clients {
   s3: S3Client;
   ddb: DynamoDBDocumentClient;
   sns: SNSClient;
+  /** Needed only to hand a long file to a next invocation. */
+  lambda?: LambdaClient;
 }
 
 export interface IngestContext {
@@ -41,6 +59,7 @@ export interface IngestOptions {
 }
 
 const ROW_ERROR_CODES = new Set<RowError['code']>(['SCHEMA', 'FIELD_COUNT']);
+const SUMMARY_ERRORS = 10;
 
 /** Decides, before any work, whether this event is one to process. */
 function skipReason(upload: UploadRef, config: Config): IngestOutcome | null {
@@ -57,74 +76,172 @@ function skipReason(upload: UploadRef, config: Config): IngestOutcome | null {
   return null;
 }
 
-/** Streams the rows into the table (or, under the strict policy, checks them all first). */
-async function load(
-  opened: Extract<OpenedObject, { kind: 'stream' }>,
-  exact: UploadRef,
-  report: ReportWriter,
-  context: IngestContext,
-  options: IngestOptions,
-): Promise<LoadRowsResult | OpenedObject> {
-  const { clients, config } = context;
-  const writer = new BatchWriter(clients.ddb, {
-    tableName: config.tableName,
-    concurrency: config.writeConcurrency,
-    budget: { remainingTimeMs: context.remainingTimeMs, ...context.retryBudget },
-  });
-  const maxErrorRate = config.maxErrorRate;
-  if (options.errorPolicy !== 'strict')
-    return loadRows(opened.body, { writer, report, maxErrorRate });
-
-  // First pass validates only; the table is touched only when every row is valid.
-  const checked = await loadRows(opened.body, { writer: null, report, maxErrorRate });
-  if (checked.fileError || checked.rows.rejected > 0) {
-    return {
-      rows: { ...checked.rows, written: 0 },
-      fileError:
-        checked.fileError ??
-        new FileProblem(
-          'STRICT_POLICY_VIOLATION',
-          `${checked.rows.rejected} of ${checked.rows.total} rows are invalid and ERROR_POLICY is strict: nothing was loaded.`,
-        ),
-    };
-  }
-  const reopened = await openObject(clients.s3, exact);
-  if (reopened.kind === 'missing') return reopened;
-  return loadRows(reopened.body, { writer, report, maxErrorRate });
+function firstCheckpoint(options: IngestOptions): Checkpoint {
+  return {
+    part: 0,
+    pass: options.errorPolicy === 'strict' ? 'check' : 'write',
+    offset: 0,
+    line: 1,
+    mapping: null,
+    rows: { total: 0, written: 0, rejected: 0, duplicates: 0 },
+    reportCount: 0,
+    reportParts: [],
+    firstErrors: [],
+    startedAt: Date.now(),
+  };
 }
 
+/** The report is written by each part that finds errors: part 0 to its final key, later parts to pieces. */
+function reportPiece(config: Config, key: string, part: number): ObjectLocation {
+  const final = reportKey(key);
+  return {
+    bucket: config.errorBucket,
+    key: part === 0 ? final : `${final}.part-${String(part).padStart(5, '0')}`,
+  };
+}
+
+type LoadOutcome = Progress | IngestOutcome;
+
 /**
- * Step 1: read, validate and write every row, and write the report. Returns the outcome, still
- * without a destination, or why the event needs no work.
+ * Step 1: read, validate and write the rows, and write the report, from the checkpoint on. Under
+ * the strict policy the file is first read without writing. When time runs short the position
+ * is saved and the rest is handed to a new invocation. Returns the LOADED progress, or why the
+ * event needs no (more) work here.
  */
 async function loadStep(
   upload: UploadRef,
   context: IngestContext,
   options: IngestOptions,
-  started: number,
-): Promise<Progress | IngestOutcome> {
-  const { clients, config } = context;
-  const opened = await openObject(clients.s3, upload);
-  if (opened.kind === 'missing')
-    return { kind: 'skipped', reason: opened.reason, detail: opened.detail };
-  const exact: UploadRef = {
-    ...upload,
-    versionId: upload.versionId ?? opened.versionId,
-    eTag: upload.eTag ?? opened.eTag,
-  };
-
-  const report = new ReportWriter(clients.s3, {
-    bucket: config.errorBucket,
-    key: reportKey(upload.key),
+  resumed: Extract<Progress, { stage: 'LOADING' }> | null,
+): Promise<LoadOutcome> {
+  const { clients, config, ledger } = context;
+  let state: Checkpoint = resumed?.checkpoint ?? firstCheckpoint(options);
+  let exact: UploadRef = resumed
+    ? { ...upload, versionId: resumed.versionId, eTag: resumed.eTag }
+    : upload;
+  let size = resumed?.size ?? 0;
+  const lambda = clients.lambda;
+  const canContinue = Boolean(lambda && config.functionName && ledger);
+  const report = new ReportWriter(
+    clients.s3,
+    reportPiece(config, upload.key, state.part),
+    SUMMARY_ERRORS,
+    state.part === 0,
+  );
+  const writer = new BatchWriter(clients.ddb, {
+    tableName: config.tableName,
+    concurrency: config.writeConcurrency,
+    budget: { remainingTimeMs: context.remainingTimeMs, ...context.retryBudget },
   });
-  const loaded = await load(opened, exact, report, context, options);
-  if ('kind' in loaded) {
-    const missing = loaded as Extract<OpenedObject, { kind: 'missing' }>;
-    return { kind: 'skipped', reason: missing.reason, detail: missing.detail };
-  }
 
-  const { rows, fileError } = loaded;
-  const errors = report.first.filter((e) => ROW_ERROR_CODES.has(e.code));
+  for (;;) {
+    const opened = await openObject(clients.s3, exact, state.offset);
+    if (opened.kind === 'missing') {
+      // A continuation of an object that is gone cannot happen (the source is deleted last), so
+      // this is a redelivered event for an upload already finished and moved.
+      return { kind: 'skipped', reason: opened.reason, detail: opened.detail };
+    }
+    exact = {
+      ...exact,
+      versionId: exact.versionId ?? opened.versionId,
+      eTag: exact.eTag ?? opened.eTag,
+    };
+    size = opened.size;
+    const loaded = await loadRows(opened.body, {
+      writer: state.pass === 'write' ? writer : null,
+      report,
+      maxErrorRate: config.maxErrorRate,
+      resume: state.offset > 0 ? { ...state } : undefined,
+      shouldStop: canContinue
+        ? () => context.remainingTimeMs() < config.continuationMarginMs
+        : undefined,
+      progressIntervalMs: config.progressIntervalMs,
+      onProgress: (progress) =>
+        logger.info('Progress', {
+          part: state.part,
+          pass: state.pass,
+          ...progress,
+          rowsWritten: writer.stats.itemsWritten,
+        }),
+    });
+
+    if (loaded.stoppedAt && lambda && config.functionName && ledger) {
+      // Out of time: save where we are, then hand the rest on. The report piece is closed first,
+      // so a crash before the checkpoint is saved just redoes this part.
+      const wrote = (await report.close()) !== null;
+      const next: Checkpoint = {
+        ...state,
+        part: state.part + 1,
+        offset: loaded.stoppedAt.offset,
+        line: loaded.stoppedAt.line,
+        mapping: loaded.mapping ? [...loaded.mapping] : null,
+        rows: loaded.rows,
+        reportCount: state.reportCount + report.count,
+        reportParts: wrote ? [...state.reportParts, state.part] : state.reportParts,
+        firstErrors: [...state.firstErrors, ...report.first].slice(0, SUMMARY_ERRORS),
+      };
+      await ledger.save(upload, {
+        stage: 'LOADING',
+        checkpoint: next,
+        versionId: exact.versionId,
+        eTag: exact.eTag,
+        size,
+      });
+      await invokeContinuation(lambda, config.functionName, {
+        source: 's3-csv-ingest.continuation',
+        upload,
+        part: next.part,
+        options,
+      });
+      return { kind: 'continued', part: next.part, offset: next.offset, rows: next.rows };
+    }
+
+    if (state.pass === 'check' && !loaded.fileError && loaded.rows.rejected === 0) {
+      // Every row is valid: now read the file again, writing.
+      state = {
+        ...state,
+        pass: 'write',
+        offset: 0,
+        line: 1,
+        mapping: null,
+        rows: { total: 0, written: 0, rejected: 0, duplicates: 0 },
+      };
+      continue;
+    }
+    let fileError = loaded.fileError;
+    let rows = loaded.rows;
+    if (state.pass === 'check' && !fileError) {
+      rows = { ...rows, written: 0 };
+      fileError = new FileProblem(
+        'STRICT_POLICY_VIOLATION',
+        `${rows.rejected} of ${rows.total} rows are invalid and ERROR_POLICY is strict: nothing was loaded.`,
+      );
+    } else if (state.pass === 'check') {
+      rows = { ...rows, written: 0 };
+    }
+    return finishLoading(upload, context, options, { state, report, rows, fileError, exact, size });
+  }
+}
+
+/** Closes the report (joining the pieces of a long file) and computes the outcome. */
+async function finishLoading(
+  upload: UploadRef,
+  context: IngestContext,
+  options: IngestOptions,
+  done: {
+    state: Checkpoint;
+    report: ReportWriter;
+    rows: IngestResult['rows'];
+    fileError: FileProblem | null;
+    exact: UploadRef;
+    size: number;
+  },
+): Promise<LoadedProgress> {
+  const { clients, config } = context;
+  const { state, report, rows, fileError } = done;
+  const errors = [...state.firstErrors, ...report.first]
+    .filter((e) => ROW_ERROR_CODES.has(e.code))
+    .slice(0, SUMMARY_ERRORS);
   if (fileError) {
     const wait = report.add({
       line: fileError.line ?? 0,
@@ -135,6 +252,17 @@ async function loadStep(
     });
     if (wait) await wait;
   }
+  const lastPiece = await report.close();
+  const pieces = [...state.reportParts.map((part) => reportPiece(config, upload.key, part))];
+  if (lastPiece) pieces.push(lastPiece);
+  let reportLocation: ObjectLocation | null = lastPiece;
+  if (state.part > 0 && pieces.length > 0) {
+    reportLocation = { bucket: config.errorBucket, key: reportKey(upload.key) };
+    const alreadyWhole = pieces.length === 1 && pieces[0]?.key === reportLocation.key;
+    if (!alreadyWhole)
+      await concatObjects(clients.s3, pieces, reportLocation, 'text/csv; charset=utf-8');
+  }
+
   const status: IngestStatus = fileError ? 'FAILED' : rows.rejected > 0 ? 'PARTIAL' : 'SUCCEEDED';
   const result: IngestResult = {
     status,
@@ -145,32 +273,32 @@ async function loadStep(
           key: upload.key,
         }
       : null,
-    report: await report.close(),
+    report: reportLocation,
     rows,
     errors,
     fileError: fileError ? { code: fileError.code, message: fileError.message } : null,
-    durationMs: Date.now() - started,
+    durationMs: Date.now() - state.startedAt,
   };
   return {
     stage: 'LOADED',
     result,
-    versionId: exact.versionId,
-    eTag: exact.eTag,
-    size: opened.size,
+    versionId: done.exact.versionId,
+    eTag: done.exact.eTag,
+    size: done.size,
   };
 }
 
 /**
- * The one place that knows the order of the steps: load rows (validate, write, report) → copy
- * and verify → delete the source → publish the summary. With a ledger, each finished step is
- * recorded and a retry resumes at the first step not done. Bad data never throws;
- * infrastructure failures do, and Lambda's retry picks up where this attempt stopped.
+ * The one place that knows the order of the steps: load rows (validate, write, report; over
+ * several invocations for a long file) → copy and verify → delete the source → publish the
+ * summary. With a ledger each finished step is recorded, and a retry resumes at the first step
+ * not done. Bad data never throws; infrastructure failures do, and Lambda's retry picks up
+ * where this attempt stopped.
  */
 export async function ingestObject(
   upload: UploadRef,
   context: IngestContext,
 ): Promise<IngestOutcome> {
-  const started = Date.now();
   const { clients, config, ledger } = context;
   const options: IngestOptions = {
     move: true,
@@ -181,31 +309,40 @@ export async function ingestObject(
   const skip = skipReason(upload, config);
   if (skip) return skip;
 
-  let progress = ledger ? await ledger.get(upload) : null;
-  const advance = async (stage: Progress['stage']): Promise<void> => {
-    if (!progress) return;
-    progress = { ...progress, stage };
-    await ledger?.save(upload, progress);
-  };
-
-  if (!progress) {
-    const loaded = await loadStep(upload, context, options, started);
-    if ('kind' in loaded) return loaded;
-    progress = loaded;
-    await ledger?.save(upload, progress);
+  const progress = ledger ? await ledger.get(upload) : null;
+  let step: LoadedProgress;
+  if (!progress || progress.stage === 'LOADING') {
+    const loaded = await loadStep(upload, context, options, progress);
+    if (!('stage' in loaded)) return loaded;
+    step = loaded as LoadedProgress;
+    await ledger?.save(upload, step);
+  } else {
+    step = progress;
   }
-  const { result } = progress;
-  const exact: UploadRef = { ...upload, versionId: progress.versionId, eTag: progress.eTag };
+  const advance = async (stage: 'COPIED' | 'DELETED' | 'PUBLISHED'): Promise<void> => {
+    step = { ...step, stage };
+    await ledger?.save(upload, step);
+  };
+  const { result } = step;
+  const exact: UploadRef = { ...upload, versionId: step.versionId, eTag: step.eTag };
 
-  if (progress.stage === 'LOADED') {
-    if (result.destination) await copyObject(clients.s3, exact, progress.size, result.destination);
+  if (step.stage === 'LOADED') {
+    if (result.destination) {
+      await copyObject(
+        clients.s3,
+        exact,
+        step.size,
+        result.destination,
+        config.multipartCopyThresholdBytes,
+      );
+    }
     await advance('COPIED');
   }
-  if (progress.stage === 'COPIED') {
+  if (step.stage === 'COPIED') {
     if (result.destination) await deleteObject(clients.s3, exact);
     await advance('DELETED');
   }
-  if (progress.stage === 'DELETED') {
+  if (step.stage === 'DELETED') {
     if (options.notify) await publishSummary(clients.sns, config.topicArn, result);
     await advance('PUBLISHED');
   }

@@ -13,6 +13,8 @@ export type IngestOnce = (
   upload: UploadRef,
   lambda: Context,
   overrides?: IngestContext['options'],
+  /** Which part of a long file this invocation continues (0: the one the event started). */
+  part?: number,
 ) => Promise<IngestOutcome>;
 
 /**
@@ -50,11 +52,11 @@ export function createIngestOnce(
     { persistenceStore, config, keyPrefix: 's3-csv-ingest' },
   );
 
-  return (upload, lambda, overrides) => {
+  return (upload, lambda, overrides, part = 0) => {
     // Ties the in-progress lock to this invocation's deadline.
     config.registerLambdaContext(lambda);
-    return run({ identity: uploadIdentity(upload), upload, options: overrides }, () =>
-      lambda.getRemainingTimeInMillis(),
-    );
+    // Each part of a long file is its own unit of work: a redelivered part is a no-op too.
+    const identity = part === 0 ? uploadIdentity(upload) : `${uploadIdentity(upload)}#part-${part}`;
+    return run({ identity, upload, options: overrides }, () => lambda.getRemainingTimeInMillis());
   };
 }

@@ -13,18 +13,50 @@ import { COLUMNS, TABLE_KEY, validateRecord } from '../validation/schema.ts';
 /** S3 Batch Operations' rule: an error rate is only judged once this many rows were read. */
 export const MIN_ROWS_FOR_ERROR_RATE = 1_000;
 
+/** Where reading stopped or resumes: always a record boundary. */
+export interface ReadPosition {
+  offset: number;
+  line: number;
+}
+
+/** What a continuation needs to go on where the previous invocation stopped. */
+export interface ResumePoint extends ReadPosition {
+  mapping: ColumnMapping | null;
+  rows: RowCounts;
+}
+
+export interface LoadProgress {
+  rowsRead: number;
+  rowsRejected: number;
+  bytes: number;
+  rowsPerSecond: number;
+}
+
 export interface LoadRowsOptions {
   /** Where valid rows go; null validates only (the first pass of the strict policy). */
   writer: BatchWriter | null;
   report: ReportWriter;
   maxErrorRate: number;
+  /** Continue a file from a checkpoint; `body` then starts at `resume.offset`. */
+  resume?: ResumePoint | undefined;
+  /** Asked every few hundred rows; true stops at the next record boundary (time is running out). */
+  shouldStop?: (() => boolean) | undefined;
+  /** Called at most every `progressIntervalMs` with how far the file got. */
+  onProgress?: ((progress: LoadProgress) => void) | undefined;
+  progressIntervalMs?: number | undefined;
 }
 
 export interface LoadRowsResult {
   rows: RowCounts;
   /** Set when the file itself is bad; rows read before the problem were still written. */
   fileError: FileProblem | null;
+  /** Set when reading stopped early to continue in another invocation. */
+  stoppedAt: ReadPosition | null;
+  mapping: ColumnMapping | null;
 }
+
+/** Rows between two looks at the clock: cheap enough, and fine-grained enough to stop on time. */
+const CHECK_EVERY_ROWS = 256;
 
 const PARTITION = TABLE_KEY.partition;
 const SORT = TABLE_KEY.sort;
@@ -35,10 +67,14 @@ const SORT = TABLE_KEY.sort;
  * problem stops the file and is returned; infrastructure failures are thrown.
  */
 export async function loadRows(body: Readable, options: LoadRowsOptions): Promise<LoadRowsResult> {
-  const { writer, report, maxErrorRate } = options;
-  const rows: RowCounts = { total: 0, written: 0, rejected: 0, duplicates: 0 };
+  const { writer, report, maxErrorRate, resume } = options;
+  const rows: RowCounts = resume
+    ? { ...resume.rows }
+    : { total: 0, written: 0, rejected: 0, duplicates: 0 };
+  // Duplicates are counted within one invocation's part of a file; across parts the later row
+  // still wins, because a part's writes have all landed before the next part starts.
   const seen = new KeyTracker();
-  let mapping: ColumnMapping | null = null;
+  let mapping: ColumnMapping | null = resume?.mapping ?? null;
 
   const reject = async (errors: RowError[]): Promise<void> => {
     rows.rejected++;
@@ -88,12 +124,44 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
     }
   };
 
-  const parser = createCsvParser();
-  const flowing = pipeline(body, new Utf8Validator(), parser);
+  const start = resume ?? { offset: 0, line: 1 };
+  const parser = createCsvParser({ startOffset: start.offset, startLine: start.line });
+  const flowing = pipeline(body, new Utf8Validator(start.offset, start.line), parser);
+  const startedAt = Date.now();
+  const startTotal = rows.total;
+  const interval = options.progressIntervalMs ?? 10_000;
+  let lastProgress = startedAt;
+  let sinceCheck = 0;
   let fileError: FileProblem | null = null;
+  let stoppedAt: ReadPosition | null = null;
   try {
-    for await (const row of parser as AsyncIterable<RawRow>) await handle(row);
-    await flowing;
+    for await (const row of parser as AsyncIterable<RawRow>) {
+      await handle(row);
+      if (++sinceCheck < CHECK_EVERY_ROWS) continue;
+      sinceCheck = 0;
+      const now = Date.now();
+      if (options.onProgress && now - lastProgress >= interval) {
+        lastProgress = now;
+        options.onProgress({
+          rowsRead: rows.total,
+          rowsRejected: rows.rejected,
+          bytes: row.end,
+          rowsPerSecond: Math.round(
+            ((rows.total - startTotal) * 1000) / Math.max(1, now - startedAt),
+          ),
+        });
+      }
+      if (options.shouldStop?.()) {
+        stoppedAt = { offset: row.end, line: row.nextLine };
+        break;
+      }
+    }
+    if (stoppedAt) {
+      // Leaving the loop destroyed the parser; the premature close that follows is expected.
+      await flowing.catch(() => undefined);
+    } else {
+      await flowing;
+    }
   } catch (error) {
     parser.destroy();
     // The stream's own error (bad bytes, broken CSV) is the root cause, not the iterator's echo.
@@ -109,12 +177,12 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
       });
     }
   }
-  if (!fileError && mapping === null) {
+  if (!fileError && !stoppedAt && mapping === null) {
     fileError = new FileProblem('EMPTY_FILE', 'The file is empty: no header and no rows.');
-  } else if (!fileError && rows.total === 0) {
+  } else if (!fileError && !stoppedAt && rows.total === 0) {
     fileError = new FileProblem('NO_DATA_ROWS', 'The file has a header but no data rows.', 1);
   }
   if (writer) await writer.flush();
   rows.written = rows.total - rows.rejected - rows.duplicates;
-  return { rows, fileError };
+  return { rows, fileError, stoppedAt: fileError ? null : stoppedAt, mapping };
 }

@@ -42,6 +42,8 @@ export class ReportWriter {
     private readonly s3: S3Client,
     public readonly location: ObjectLocation,
     private readonly keep = 10,
+    /** False for the later pieces of a report that several invocations write. */
+    private readonly header = true,
   ) {}
 
   /** Appends one error; returns a promise only when the caller should wait for the upload. */
@@ -75,7 +77,11 @@ export class ReportWriter {
   }
 
   private open(): ReturnType<typeof stringify> {
-    const csv = stringify({ header: true, columns: [...REPORT_COLUMNS], record_delimiter: 'unix' });
+    const csv = stringify({
+      header: this.header,
+      columns: [...REPORT_COLUMNS],
+      record_delimiter: 'unix',
+    });
     const body = new PassThrough();
     csv.pipe(body);
     const upload = new Upload({

@@ -1,13 +1,34 @@
-import { CopyObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  HeadObjectCommand,
+  type S3Client,
+  UploadPartCopyCommand,
+} from '@aws-sdk/client-s3';
 import { InfrastructureError } from '../errors.ts';
 import { isTransient } from '../retry.ts';
 import type { ObjectLocation, UploadRef } from '../types.ts';
+
+/** S3's own limits for multipart uploads. */
+const MIN_PART_BYTES = 5 * 1024 ** 2;
+const MAX_PARTS = 10_000;
+/** Large parts mean fewer requests; 10,000 of them still reach S3's 5 TB object limit. */
+const PREFERRED_PART_BYTES = 512 * 1024 ** 2;
+const PARTS_IN_FLIGHT = 8;
 
 /** The x-amz-copy-source header: URL-encoded key, slashes kept, the exact version when known. */
 export function copySource(upload: Pick<UploadRef, 'bucket' | 'key' | 'versionId'>): string {
   const key = encodeURIComponent(upload.key).replace(/%2F/g, '/');
   const version = upload.versionId ? `?versionId=${encodeURIComponent(upload.versionId)}` : '';
   return `${upload.bucket}/${key}${version}`;
+}
+
+/** Part size for a multipart copy: as large as preferred, never more parts than S3 allows. */
+export function partSizeFor(size: number, threshold: number): number {
+  const wanted = Math.min(PREFERRED_PART_BYTES, Math.max(threshold, MIN_PART_BYTES));
+  return Math.max(wanted, Math.ceil(size / MAX_PARTS), MIN_PART_BYTES);
 }
 
 function fail(action: string, where: string, error: unknown): never {
@@ -17,23 +38,84 @@ function fail(action: string, where: string, error: unknown): never {
   });
 }
 
+/** CopyObject stops at 5 GB: larger objects are copied in ranged parts, several at once. */
+async function multipartCopy(
+  s3: S3Client,
+  upload: UploadRef,
+  size: number,
+  to: ObjectLocation,
+  threshold: number,
+): Promise<void> {
+  const created = await s3.send(
+    new CreateMultipartUploadCommand({ Bucket: to.bucket, Key: to.key }),
+  );
+  const uploadId = created.UploadId;
+  if (!uploadId) throw new Error('CreateMultipartUpload returned no UploadId');
+  try {
+    const partSize = partSizeFor(size, threshold);
+    const count = Math.max(1, Math.ceil(size / partSize));
+    const etags: string[] = new Array(count);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < count) {
+        const index = next++;
+        const first = index * partSize;
+        const last = Math.min(size, first + partSize) - 1;
+        const out = await s3.send(
+          new UploadPartCopyCommand({
+            Bucket: to.bucket,
+            Key: to.key,
+            UploadId: uploadId,
+            PartNumber: index + 1,
+            CopySource: copySource(upload),
+            CopySourceRange: `bytes=${first}-${last}`,
+          }),
+        );
+        const etag = out.CopyPartResult?.ETag;
+        if (!etag) throw new Error(`UploadPartCopy of part ${index + 1} returned no ETag`);
+        etags[index] = etag;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PARTS_IN_FLIGHT, count) }, worker));
+    await s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: to.bucket,
+        Key: to.key,
+        UploadId: uploadId,
+        MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
+      }),
+    );
+  } catch (error) {
+    await s3
+      .send(new AbortMultipartUploadCommand({ Bucket: to.bucket, Key: to.key, UploadId: uploadId }))
+      .catch(() => undefined);
+    throw error;
+  }
+}
+
 /**
  * Copies the upload to its destination and proves the copy is there and whole (HeadObject, same
- * size) before anyone may delete the source: a file is never lost between two buckets.
+ * size) before anyone may delete the source: a file is never lost between two buckets. Objects
+ * over `multipartThreshold` bytes are copied in parts.
  */
 export async function copyObject(
   s3: S3Client,
   upload: UploadRef,
   size: number,
   to: ObjectLocation,
+  multipartThreshold = 5 * 1024 ** 3,
 ): Promise<void> {
   const where = `s3://${upload.bucket}/${upload.key} → s3://${to.bucket}/${to.key}`;
   try {
-    await s3.send(
-      new CopyObjectCommand({ Bucket: to.bucket, Key: to.key, CopySource: copySource(upload) }),
-    );
+    if (size > multipartThreshold) {
+      await multipartCopy(s3, upload, size, to, multipartThreshold);
+    } else {
+      await s3.send(
+        new CopyObjectCommand({ Bucket: to.bucket, Key: to.key, CopySource: copySource(upload) }),
+      );
+    }
   } catch (error) {
-    fail('CopyObject', where, error);
+    fail(size > multipartThreshold ? 'Multipart copy' : 'CopyObject', where, error);
   }
   await verifyCopy(s3, to, size);
 }

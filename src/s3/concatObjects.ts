@@ -1,0 +1,53 @@
+import { PassThrough, type Readable } from 'node:stream';
+import { DeleteObjectsCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { InfrastructureError } from '../errors.ts';
+import { isTransient } from '../retry.ts';
+import type { ObjectLocation } from '../types.ts';
+
+/**
+ * Streams several objects, in order, into one (a report written by several invocations of a long
+ * file), then deletes the pieces other than the target. Memory stays at one upload part.
+ */
+export async function concatObjects(
+  s3: S3Client,
+  sources: ObjectLocation[],
+  target: ObjectLocation,
+  contentType: string,
+): Promise<void> {
+  const body = new PassThrough();
+  const upload = new Upload({
+    client: s3,
+    params: { Bucket: target.bucket, Key: target.key, Body: body, ContentType: contentType },
+  });
+  const done = upload.done();
+  try {
+    for (const source of sources) {
+      const out = await s3.send(new GetObjectCommand({ Bucket: source.bucket, Key: source.key }));
+      for await (const chunk of out.Body as Readable) {
+        if (!body.write(chunk)) await new Promise((resolve) => body.once('drain', resolve));
+      }
+    }
+    body.end();
+    await done;
+    const pieces = sources.filter((s) => s.bucket !== target.bucket || s.key !== target.key);
+    if (pieces.length > 0) {
+      await s3.send(
+        new DeleteObjectsCommand({
+          Bucket: target.bucket,
+          Delete: { Objects: pieces.map((p) => ({ Key: p.key })), Quiet: true },
+        }),
+      );
+    }
+  } catch (error) {
+    body.destroy();
+    await upload.abort().catch(() => undefined);
+    throw new InfrastructureError(
+      `Assembling s3://${target.bucket}/${target.key} failed: ${(error as Error).message}`,
+      {
+        cause: error,
+        transient: isTransient(error),
+      },
+    );
+  }
+}
