@@ -519,7 +519,7 @@ describe('Template: IAM', () => {
     }
   });
 
-  it('lets the ingest function read and delete uploads in the inbound bucket only', () => {
+  it('lets the ingest function delete uploads in the inbound bucket and report pieces only', () => {
     // Prepare
     const role = roleOf('IngestLambdaFunction');
     const inboundObjects = `arn:<AWS::Partition>:s3:::${inboundBucketName}/*`;
@@ -528,9 +528,11 @@ describe('Template: IAM', () => {
     for (const action of ['s3:GetObject', 's3:GetObjectVersion']) {
       expect(allowedResources(role, action), action).toContain(inboundObjects);
     }
-    for (const action of ['s3:DeleteObject', 's3:DeleteObjectVersion']) {
-      expect(allowedResources(role, action), action).toEqual([inboundObjects]);
-    }
+    expect(allowedResources(role, 's3:DeleteObjectVersion')).toEqual([inboundObjects]);
+    expect(allowedResources(role, 's3:DeleteObject').sort()).toEqual([
+      '<ErrorBucket.Arn>/*.errors.csv.part-*',
+      inboundObjects,
+    ]);
     expect(allowedResources(role, 's3:PutObject').sort()).toEqual([
       '<ArchiveBucket.Arn>/*',
       '<ErrorBucket.Arn>/*',
