@@ -1,0 +1,361 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  BatchWriteCommand,
+  type BatchWriteCommandInput,
+  DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  BATCH_SIZE,
+  BatchWriter,
+  type BatchWriterOptions,
+} from '../../../src/dynamo/BatchWriter.ts';
+import { InfrastructureError } from '../../../src/errors.ts';
+import type { StudentRecord } from '../../../src/types.ts';
+
+const TABLE = 'students';
+const ddbMock = mockClient(DynamoDBDocumentClient);
+const client = DynamoDBDocumentClient.from(
+  new DynamoDBClient({
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  }),
+);
+
+type Put = { PutRequest: { Item: StudentRecord } };
+
+const record = (i: number, course = 'Maths', first = 'Jack'): StudentRecord => ({
+  student_id: `A${String(i).padStart(5, '0')}`,
+  first_name: first,
+  last_name: 'Reacher',
+  course,
+});
+const keyOf = (item: StudentRecord): string => `${item.student_id}\u0000${item.course}`;
+
+const writer = (options: Partial<BatchWriterOptions> = {}): BatchWriter =>
+  new BatchWriter(client, {
+    tableName: TABLE,
+    concurrency: 4,
+    // Fast retries: the delays themselves are tested in retry.test.ts.
+    budget: { baseDelayMs: 1, maxDelayMs: 2, maxAttempts: 5 },
+    ...options,
+  });
+
+/** Puts every item, waiting whenever the writer asks the caller to, as loadRows does. */
+async function putAll(target: BatchWriter, items: StudentRecord[]): Promise<void> {
+  for (const item of items) {
+    const wait = target.put(keyOf(item), item);
+    if (wait) await wait;
+  }
+}
+
+const sentItems = (input: BatchWriteCommandInput): StudentRecord[] =>
+  ((input.RequestItems?.[TABLE] ?? []) as Put[]).map((request) => request.PutRequest.Item);
+
+const calls = (): StudentRecord[][] =>
+  ddbMock.commandCalls(BatchWriteCommand).map((call) => sentItems(call.args[0].input));
+
+const serviceError = (name: string, status: number): Error =>
+  Object.assign(new Error(`${name} message`), {
+    name,
+    $fault: status >= 500 ? 'server' : 'client',
+    $metadata: { httpStatusCode: status },
+  });
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve: () => void = () => undefined;
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+async function failureOf(promise: Promise<unknown>): Promise<InfrastructureError> {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  if (!(error instanceof InfrastructureError))
+    throw new Error(`expected an InfrastructureError, got ${String(error)}`);
+  return error;
+}
+
+describe('Class: BatchWriter', () => {
+  beforeEach(() => {
+    ddbMock.reset();
+    ddbMock.on(BatchWriteCommand).resolves({});
+  });
+
+  afterAll(() => {
+    ddbMock.restore();
+  });
+
+  describe('Method: put / flush', () => {
+    it('sends items in BatchWriteItem calls of at most 25, as PutRequests on the table', async () => {
+      // Prepare
+      const items = Array.from({ length: 60 }, (_, i) => record(i));
+      const target = writer();
+
+      // Act
+      await putAll(target, items);
+      const stats = await target.flush();
+
+      // Assess
+      expect(BATCH_SIZE).toBe(25);
+      expect(calls().map((batch) => batch.length)).toEqual([25, 25, 10]);
+      expect(calls().flat()).toEqual(items);
+      expect(ddbMock.commandCalls(BatchWriteCommand)[0]?.args[0].input).toEqual({
+        RequestItems: { [TABLE]: items.slice(0, 25).map((Item) => ({ PutRequest: { Item } })) },
+      });
+      expect(stats).toEqual({ itemsWritten: 60, batches: 3, retries: 0 });
+    });
+
+    it('sends nothing for nothing', async () => {
+      // Act
+      const stats = await writer().flush();
+
+      // Assess
+      expect(calls()).toEqual([]);
+      expect(stats.itemsWritten).toBe(0);
+    });
+
+    it('keeps several batches in flight but never more than the concurrency window', async () => {
+      // Prepare
+      let inFlight = 0;
+      let most = 0;
+      ddbMock.on(BatchWriteCommand).callsFake(async () => {
+        inFlight++;
+        most = Math.max(most, inFlight);
+        await sleep(5);
+        inFlight--;
+        return {};
+      });
+      const target = writer({ concurrency: 3 });
+
+      // Act
+      await putAll(
+        target,
+        Array.from({ length: 25 * 12 }, (_, i) => record(i)),
+      );
+      const stats = await target.flush();
+
+      // Assess
+      expect(most).toBe(3);
+      expect(inFlight).toBe(0);
+      expect(stats).toEqual({ itemsWritten: 300, batches: 12, retries: 0 });
+    });
+
+    it('makes the caller wait while the window is full (backpressure)', async () => {
+      // Prepare
+      const gate = deferred();
+      ddbMock.on(BatchWriteCommand).callsFake(async () => {
+        await gate.promise;
+        return {};
+      });
+      const target = writer({ concurrency: 1 });
+      for (let i = 0; i < 25; i++) target.put(keyOf(record(i)), record(i));
+
+      // Act: the 50th item fills a second batch while the first is still in flight
+      for (let i = 25; i < 49; i++) target.put(keyOf(record(i)), record(i));
+      const waited = target.put(keyOf(record(49)), record(49));
+      let released = false;
+      void waited?.then(() => {
+        released = true;
+      });
+      await sleep(10);
+
+      // Assess
+      expect(waited).toBeInstanceOf(Promise);
+      expect(released).toBe(false);
+      expect(calls()).toHaveLength(1);
+      gate.resolve();
+      await waited;
+      await target.flush();
+      expect(calls()).toHaveLength(2);
+    });
+  });
+
+  describe('Method: put (duplicate keys)', () => {
+    it('replaces a buffered item with a later one of the same key (last wins, sent once)', async () => {
+      // Prepare
+      const target = writer();
+
+      // Act
+      await putAll(target, [
+        record(1, 'Maths', 'First'),
+        record(2),
+        record(1, 'Maths', 'Second'),
+        record(1, 'Physics'),
+      ]);
+      await target.flush();
+
+      // Assess
+      expect(calls()).toEqual([[record(1, 'Maths', 'Second'), record(2), record(1, 'Physics')]]);
+    });
+
+    it('holds a key back while an earlier copy is in flight, and sends it only after that batch landed', async () => {
+      // Prepare
+      const events: string[] = [];
+      const firstBatch = deferred();
+      let call = 0;
+      ddbMock.on(BatchWriteCommand).callsFake(async (input: BatchWriteCommandInput) => {
+        const n = ++call;
+        const names = sentItems(input).filter((item) => item.student_id === 'A00007');
+        events.push(`send ${n}: ${names.map((item) => item.first_name).join(',')}`);
+        if (n === 1) await firstBatch.promise;
+        events.push(`land ${n}`);
+        return {};
+      });
+      const target = writer({ concurrency: 4 });
+      await putAll(
+        target,
+        Array.from({ length: 25 }, (_, i) => record(i, 'Maths', i === 7 ? 'Old' : 'Jack')),
+      );
+
+      // Act: the same key again while the first batch is still in flight
+      const held = target.put(keyOf(record(7)), record(7, 'Maths', 'New'));
+      let released = false;
+      void held?.then(() => {
+        released = true;
+      });
+      await sleep(10);
+      const beforeLanding = { released, calls: call };
+      firstBatch.resolve();
+      await held;
+      await target.flush();
+
+      // Assess
+      expect(held).toBeInstanceOf(Promise);
+      expect(beforeLanding).toEqual({ released: false, calls: 1 });
+      expect(events).toEqual(['send 1: Old', 'land 1', 'send 2: New', 'land 2']);
+    });
+  });
+
+  describe('Method: flush (retries)', () => {
+    it('retries UnprocessedItems, only those, until none are left', async () => {
+      // Prepare
+      const items = Array.from({ length: 25 }, (_, i) => record(i));
+      const requests = items.map((Item) => ({ PutRequest: { Item } }));
+      ddbMock
+        .on(BatchWriteCommand)
+        .resolvesOnce({ UnprocessedItems: { [TABLE]: requests.slice(15) } })
+        .resolvesOnce({ UnprocessedItems: { [TABLE]: requests.slice(22) } })
+        .resolves({ UnprocessedItems: {} });
+      const target = writer();
+
+      // Act
+      await putAll(target, items);
+      const stats = await target.flush();
+
+      // Assess
+      expect(calls()).toEqual([items, items.slice(15), items.slice(22)]);
+      expect(stats).toEqual({ itemsWritten: 25, batches: 1, retries: 2 });
+    });
+
+    it('retries throttling (ProvisionedThroughputExceededException)', async () => {
+      // Prepare
+      ddbMock
+        .on(BatchWriteCommand)
+        .rejectsOnce(serviceError('ProvisionedThroughputExceededException', 400))
+        .rejectsOnce(serviceError('ThrottlingException', 400))
+        .resolves({});
+      const target = writer();
+
+      // Act
+      await putAll(target, [record(1), record(2)]);
+      const stats = await target.flush();
+
+      // Assess
+      expect(calls()).toEqual([
+        [record(1), record(2)],
+        [record(1), record(2)],
+        [record(1), record(2)],
+      ]);
+      expect(stats).toEqual({ itemsWritten: 2, batches: 1, retries: 2 });
+    });
+
+    it('throws a transient InfrastructureError with the cause once the attempts are spent', async () => {
+      // Prepare
+      const throttled = serviceError('ProvisionedThroughputExceededException', 400);
+      ddbMock.on(BatchWriteCommand).rejects(throttled);
+      const target = writer({ budget: { baseDelayMs: 1, maxDelayMs: 1, maxAttempts: 3 } });
+      await putAll(target, [record(1)]);
+
+      // Act
+      const error = await failureOf(target.flush());
+
+      // Assess
+      expect(calls()).toHaveLength(3);
+      expect(error.transient).toBe(true);
+      expect(error.cause).toBe(throttled);
+      expect(error.message).toContain('still failing after 3 attempts (1 items not written)');
+    });
+
+    it('gives up on UnprocessedItems that never go away, naming them as the cause', async () => {
+      // Prepare
+      ddbMock.on(BatchWriteCommand).callsFake(async (input: BatchWriteCommandInput) => ({
+        UnprocessedItems: input.RequestItems,
+      }));
+      const target = writer({ budget: { baseDelayMs: 1, maxDelayMs: 1, maxAttempts: 4 } });
+      await putAll(target, [record(1), record(2), record(3)]);
+
+      // Act
+      const error = await failureOf(target.flush());
+
+      // Assess
+      expect(calls()).toHaveLength(4);
+      expect(error.transient).toBe(true);
+      expect((error.cause as Error).message).toBe('3 UnprocessedItems');
+    });
+
+    it('stops retrying when the invocation has too little time left', async () => {
+      // Prepare
+      ddbMock.on(BatchWriteCommand).rejects(serviceError('ThrottlingException', 400));
+      const target = writer({
+        budget: { maxAttempts: 10, remainingTimeMs: () => 5_000, safetyMarginMs: 10_000 },
+      });
+      await putAll(target, [record(1)]);
+
+      // Act
+      const error = await failureOf(target.flush());
+
+      // Assess
+      expect(calls()).toHaveLength(1);
+      expect(error.message).toContain('after 1 attempts');
+    });
+
+    it('does not retry a non-retryable error: InfrastructureError with transient=false', async () => {
+      // Prepare
+      const invalid = serviceError('ValidationException', 400);
+      ddbMock.on(BatchWriteCommand).rejects(invalid);
+      const target = writer();
+      await putAll(target, [record(1)]);
+
+      // Act
+      const error = await failureOf(target.flush());
+
+      // Assess
+      expect(calls()).toHaveLength(1);
+      expect(error.transient).toBe(false);
+      expect(error.cause).toBe(invalid);
+      expect(error.message).toBe('BatchWriteItem to students failed: ValidationException message');
+    });
+
+    it('refuses further puts after a batch failed', async () => {
+      // Prepare
+      ddbMock.on(BatchWriteCommand).rejects(serviceError('ValidationException', 400));
+      const target = writer();
+      await putAll(
+        target,
+        Array.from({ length: 25 }, (_, i) => record(i)),
+      );
+      const failure = await failureOf(target.flush());
+
+      // Act & Assess
+      expect(() => target.put(keyOf(record(99)), record(99))).toThrow(failure);
+    });
+  });
+});
