@@ -1,6 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { readZipEntries } from './readZipEntries.ts';
@@ -221,13 +222,51 @@ describe('Template: functions', () => {
       const artifact = join(PACKAGE_DIR, basename(String(at(props(id), 'Code', 'S3Key'))));
 
       // Act
-      const entries = readZipEntries(artifact);
+      const entries = readZipEntries(artifact).map((entry) => entry.name);
 
       // Assess
       expect(match, `${id} handler "${handler}"`).not.toBeNull();
       expect(existsSync(join(ROOT, `${module}.ts`)), `${module}.ts exists`).toBe(true);
       expect(entries).toContain(`${module}.mjs`);
       expect(entries).toContain(`${module}.mjs.map`);
+    }
+  });
+
+  it('loads each bundle as an ES module that exports its handler, in the environment it gets', async () => {
+    const workDir = mkdtempSync(join(tmpdir(), 's3-csv-ingest-bundle-'));
+    const saved = { ...process.env };
+    try {
+      for (const [id] of functionsByLogicalId()) {
+        // Prepare
+        const [module = '', name = ''] = String(props(id).Handler).split(/\.(?=\w+$)/);
+        const artifact = join(PACKAGE_DIR, basename(String(at(props(id), 'Code', 'S3Key'))));
+        const dir = join(workDir, id);
+        for (const entry of readZipEntries(artifact)) {
+          if (!entry.name.startsWith(`${module}.mjs`)) continue;
+          mkdirSync(dirname(join(dir, entry.name)), { recursive: true });
+          writeFileSync(join(dir, entry.name), entry.data());
+        }
+        for (const [variable, value] of Object.entries(environment(id))) {
+          // Logging and metrics stay as the test run configures them.
+          if (!variable.startsWith('POWERTOOLS_')) process.env[variable] = resolve(value);
+        }
+        process.env.AWS_REGION = 'us-east-1';
+        process.env.AWS_LAMBDA_FUNCTION_NAME = resolve(props(id).FunctionName);
+
+        // Act
+        const loaded: Record<string, unknown> = await import(
+          pathToFileURL(join(dir, `${module}.mjs`)).href
+        );
+
+        // Assess
+        expect(typeof loaded[name], `${id} exports ${name}`).toBe('function');
+      }
+    } finally {
+      for (const variable of Object.keys(process.env)) {
+        if (!(variable in saved)) delete process.env[variable];
+      }
+      Object.assign(process.env, saved);
+      rmSync(workDir, { recursive: true, force: true });
     }
   });
 
