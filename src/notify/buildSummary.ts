@@ -31,7 +31,8 @@ export function summaryJson(result: IngestResult): Record<string, unknown> {
 
 export function subjectFor(result: IngestResult): string {
   const { rows } = result;
-  const name = fileName(result.source.key);
+  // Made ASCII before it is measured: NFKD turns one Hangul syllable or ligature into several.
+  const name = asciiSubject(fileName(result.source.key));
   const detail =
     result.status === 'SUCCEEDED'
       ? `${rows.written} rows loaded`
