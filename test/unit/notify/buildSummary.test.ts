@@ -1,0 +1,201 @@
+import { describe, expect, it } from 'vitest';
+import {
+  buildSummary,
+  subjectFor,
+  summaryJson,
+  summaryText,
+} from '../../../src/notify/buildSummary.ts';
+import type { IngestResult, RowError } from '../../../src/types.ts';
+
+const rowError = (line: number): RowError => ({
+  line,
+  field: 'student_id',
+  value: `bad${line}`,
+  error:
+    'student_id has an invalid format (expected one capital letter and five digits, e.g. A10001)',
+  code: 'SCHEMA',
+});
+
+function result(overrides: Partial<IngestResult> = {}): IngestResult {
+  return {
+    status: 'SUCCEEDED',
+    source: { bucket: 'inbound', key: 'term1/students.csv' },
+    destination: { bucket: 'archive', key: 'term1/students.csv' },
+    report: null,
+    rows: { total: 5, written: 5, rejected: 0, duplicates: 0 },
+    errors: [],
+    fileError: null,
+    durationMs: 1234,
+    ...overrides,
+  };
+}
+
+const partial = (): IngestResult =>
+  result({
+    status: 'PARTIAL',
+    destination: { bucket: 'errors', key: 'term1/students.csv' },
+    report: { bucket: 'errors', key: 'term1/students.errors.csv' },
+    rows: { total: 40, written: 20, rejected: 12, duplicates: 8 },
+    errors: Array.from({ length: 12 }, (_, i) => rowError(i + 2)),
+  });
+
+const failed = (): IngestResult =>
+  result({
+    status: 'FAILED',
+    destination: { bucket: 'errors', key: 'term1/students.csv' },
+    report: { bucket: 'errors', key: 'term1/students.errors.csv' },
+    rows: { total: 0, written: 0, rejected: 0, duplicates: 0 },
+    fileError: { code: 'INVALID_HEADER', message: 'The header must name the columns …' },
+  });
+
+type Parts = Record<string, string>;
+const parts = (r: IngestResult): Parts => JSON.parse(buildSummary(r).message) as Parts;
+
+/** What SNS accepts as a Subject. */
+const VALID_SUBJECT = /^[\x20-\x7e]{1,99}$/;
+
+describe('Function: subjectFor', () => {
+  it('leads with the status and the counts', () => {
+    // Act & Assess
+    expect(subjectFor(result())).toBe('[SUCCEEDED] students.csv: 5 rows loaded');
+    expect(subjectFor(partial())).toBe('[PARTIAL] students.csv: 20 loaded, 12 rejected');
+    expect(subjectFor(failed())).toBe('[FAILED] students.csv: file rejected');
+  });
+
+  it.each([
+    ['line breaks and a tab', 'in\nbox/x\r\ny\tz.csv'],
+    ['accented letters', 'term+1/résumé = a+b&c.csv'],
+    ['Hangul', `${'한국어'.repeat(30)}.csv`],
+    ['a ligature that NFKD expands', `${'ﬁ'.repeat(80)}.csv`],
+    ['emoji', `${'😀'.repeat(60)}.csv`],
+    ['a very long name', `${'a'.repeat(300)}.csv`],
+  ])(
+    'stays under 100 ASCII characters without line breaks and keeps the counts, for a key with %s',
+    (_name, key) => {
+      // Act
+      const subject = subjectFor({ ...partial(), source: { bucket: 'inbound', key } });
+
+      // Assess
+      expect(subject).toMatch(VALID_SUBJECT);
+      expect(subject.length).toBeLessThan(100);
+      expect(subject).not.toMatch(/[\r\n]/);
+      expect(subject.startsWith('[PARTIAL] ')).toBe(true);
+      expect(subject.endsWith(': 20 loaded, 12 rejected')).toBe(true);
+    },
+  );
+
+  it('drops accents instead of replacing the letter', () => {
+    // Act & Assess
+    expect(subjectFor(result({ source: { bucket: 'inbound', key: 'Zoë Núñez.csv' } }))).toBe(
+      '[SUCCEEDED] Zoe Nunez.csv: 5 rows loaded',
+    );
+  });
+});
+
+describe('Function: buildSummary', () => {
+  it('returns one message with a part per protocol, as MessageStructure "json" requires', () => {
+    // Act
+    const message = parts(partial());
+
+    // Assess
+    expect(Object.keys(message).sort()).toEqual(
+      ['default', 'email', 'email-json', 'http', 'https', 'lambda', 'sqs'].sort(),
+    );
+    for (const value of Object.values(message)) expect(typeof value).toBe('string');
+    expect(message.email).toBe(message.default);
+    expect(message.sqs).toBe(message.lambda);
+    expect(message.http).toBe(message.sqs);
+    expect(message.https).toBe(message.sqs);
+    expect(message['email-json']).toBe(message.sqs);
+  });
+
+  it('gives machine readers exactly the documented shape, with the first 10 errors as {line, field, error}', () => {
+    // Act
+    const json = JSON.parse(parts(partial()).sqs ?? '');
+
+    // Assess
+    expect(json).toEqual({
+      status: 'PARTIAL',
+      source: { bucket: 'inbound', key: 'term1/students.csv' },
+      destination: { bucket: 'errors', key: 'term1/students.csv' },
+      rows: { total: 40, written: 20, rejected: 12, duplicates: 8 },
+      report: { bucket: 'errors', key: 'term1/students.errors.csv' },
+      errors: Array.from({ length: 10 }, (_, i) => ({
+        line: i + 2,
+        field: 'student_id',
+        error: rowError(0).error,
+      })),
+      durationMs: 1234,
+    });
+  });
+
+  it('leaves out report (and fileError) when there is none', () => {
+    // Act
+    const json = JSON.parse(parts(result()).lambda ?? '');
+
+    // Assess
+    expect(Object.keys(json)).toEqual([
+      'status',
+      'source',
+      'destination',
+      'rows',
+      'errors',
+      'durationMs',
+    ]);
+    expect(json.errors).toEqual([]);
+  });
+
+  it('adds fileError {code, message} to a FAILED summary', () => {
+    // Act
+    const json = JSON.parse(parts(failed()).http ?? '');
+
+    // Assess
+    expect(json.status).toBe('FAILED');
+    expect(json.fileError).toEqual({
+      code: 'INVALID_HEADER',
+      message: 'The header must name the columns …',
+    });
+    expect(json.report).toEqual({ bucket: 'errors', key: 'term1/students.errors.csv' });
+  });
+
+  it('agrees with summaryJson and summaryText', () => {
+    // Act
+    const message = parts(failed());
+
+    // Assess
+    expect(JSON.parse(message.sqs ?? '')).toEqual(summaryJson(failed()));
+    expect(message.default).toBe(summaryText(failed()));
+    expect(buildSummary(failed()).subject).toBe(subjectFor(failed()));
+  });
+});
+
+describe('Function: summaryText', () => {
+  it('tells a person the status, the file, the counts, the first problems and where things went', () => {
+    // Act
+    const text = summaryText(partial());
+
+    // Assess
+    expect(text).toContain('Status: PARTIAL');
+    expect(text).toContain('File:   s3://inbound/term1/students.csv');
+    expect(text).toContain('Rows read:      40');
+    expect(text).toContain('Rows loaded:    20');
+    expect(text).toContain('Rows rejected:  12');
+    expect(text).toContain('Duplicate keys: 8 (the last row for each student and course was kept)');
+    expect(text).toContain('First problems (of 12 rejected rows):');
+    expect(text).toContain(`  line 2: ${rowError(0).error} (value: "bad2")`);
+    expect(text).toContain('line 11:');
+    expect(text).not.toContain('line 12:');
+    expect(text).toContain('The file is now at s3://errors/term1/students.csv');
+    expect(text).toContain('Every rejected row is listed in s3://errors/term1/students.errors.csv');
+    expect(text).toContain('Processed in 1.2 s.');
+  });
+
+  it('explains why a file was rejected', () => {
+    // Act
+    const text = summaryText(failed());
+
+    // Assess
+    expect(text).toContain('The file was rejected:\n  The header must name the columns …');
+    expect(text).not.toContain('First problems');
+  });
+});
