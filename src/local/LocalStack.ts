@@ -13,17 +13,20 @@ import type { S3Event } from 'aws-lambda';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
 import { TABLE_KEY } from '../validation/schema.ts';
+import { type InvokeListener, LambdaStandIn } from './LambdaStandIn.ts';
 import { type PublishedMessage, SnsStandIn } from './SnsStandIn.ts';
 
 export interface LocalStackOptions {
   /** Fixed ports for `npm start`; 0 (the default) picks free ones, as tests want. */
-  ports?: { s3?: number; dynamodb?: number; sns?: number };
+  ports?: { s3?: number; dynamodb?: number; sns?: number; lambda?: number };
   host?: string;
   /** Names of the buckets, tables and topic. */
   names?: Partial<LocalNames>;
   /** Receives a real-shaped S3 event for every .csv PUT into the inbound bucket. */
   onS3Event?: (event: S3Event) => void;
   onPublish?: (message: PublishedMessage) => void;
+  /** Receives every Lambda Invoke (a long file's continuation); Event invocations run after the 202. */
+  onInvoke?: InvokeListener;
 }
 
 export interface LocalNames {
@@ -33,6 +36,8 @@ export interface LocalNames {
   table: string;
   ledger: string;
   topic: string;
+  /** The ingest function's name, which continuations invoke. */
+  functionName: string;
 }
 
 const DEFAULT_NAMES: LocalNames = {
@@ -42,6 +47,7 @@ const DEFAULT_NAMES: LocalNames = {
   table: 'students',
   ledger: 'ingest-ledger',
   topic: 'ingest-summaries',
+  functionName: 's3-csv-ingest-local-ingest',
 };
 
 /** s3rver and dynalite accept any signature made with this key pair. Not a secret. */
@@ -81,7 +87,8 @@ async function fixCopySource(ctx: KoaContext, next: () => Promise<void>): Promis
 export class LocalStack {
   public readonly names: LocalNames;
   public readonly sns: SnsStandIn;
-  public endpoints = { s3: '', dynamodb: '', sns: '' };
+  public readonly lambda: LambdaStandIn;
+  public endpoints = { s3: '', dynamodb: '', sns: '', lambda: '' };
   public topicArn = '';
   private s3rver: S3rver | null = null;
   private dynalite: Server | null = null;
@@ -90,6 +97,7 @@ export class LocalStack {
   private constructor(private readonly options: LocalStackOptions) {
     this.names = { ...DEFAULT_NAMES, ...options.names };
     this.sns = new SnsStandIn('us-east-1', '000000000000', options.onPublish);
+    this.lambda = new LambdaStandIn(options.onInvoke);
   }
 
   public static async start(options: LocalStackOptions = {}): Promise<LocalStack> {
@@ -111,6 +119,8 @@ export class LocalStack {
       AWS_ENDPOINT_URL_S3: this.endpoints.s3,
       AWS_ENDPOINT_URL_DYNAMODB: this.endpoints.dynamodb,
       AWS_ENDPOINT_URL_SNS: this.endpoints.sns,
+      AWS_ENDPOINT_URL_LAMBDA: this.endpoints.lambda,
+      AWS_LAMBDA_FUNCTION_NAME: this.names.functionName,
       AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
       AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
       S3_FORCE_PATH_STYLE: 'true',
@@ -129,6 +139,7 @@ export class LocalStack {
 
   public async stop(): Promise<void> {
     await this.sns.close();
+    await this.lambda.close();
     const s3 = this.s3rver as (S3rver & { httpServer?: Server }) | null;
     this.s3rver = null;
     if (s3?.httpServer) {
@@ -175,6 +186,7 @@ export class LocalStack {
 
     this.endpoints.sns = await this.sns.listen(ports.sns ?? 0, host);
     this.topicArn = this.sns.createTopic(this.names.topic);
+    this.endpoints.lambda = await this.lambda.listen(ports.lambda ?? 0, host);
     await this.createTables();
   }
 

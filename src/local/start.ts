@@ -1,5 +1,4 @@
 import { resolve } from 'node:path';
-import type { S3Event } from 'aws-lambda';
 import { lambdaContext } from './lambdaContext.ts';
 import { LOCAL_CREDENTIALS, LocalStack } from './LocalStack.ts';
 import type { PublishedMessage } from './SnsStandIn.ts';
@@ -14,11 +13,12 @@ const host = process.env.LOCAL_HOST ?? '127.0.0.1';
 // Async invocations are retried twice by Lambda; do the same here so a transient fault behaves alike.
 const RETRIES = 2;
 
-type Handler = (event: S3Event, context: ReturnType<typeof lambdaContext>) => Promise<void>;
+type Handler = (event: unknown, context: ReturnType<typeof lambdaContext>) => Promise<void>;
 let handler: Handler | null = null;
-const pending: S3Event[] = [];
+const pending: unknown[] = [];
 
-async function invoke(event: S3Event): Promise<void> {
+/** Runs the handler like an asynchronous Lambda invocation: S3 events and continuations alike. */
+async function invoke(event: unknown): Promise<void> {
   if (!handler) {
     pending.push(event);
     return;
@@ -48,8 +48,10 @@ const stack = await LocalStack.start({
     s3: port('LOCAL_S3_PORT', 4568),
     dynamodb: port('LOCAL_DYNAMODB_PORT', 4567),
     sns: port('LOCAL_SNS_PORT', 4575),
+    lambda: port('LOCAL_LAMBDA_PORT', 4574),
   },
   onS3Event: (event) => void invoke(event),
+  onInvoke: (_name, payload) => invoke(JSON.parse(payload)),
   onPublish: printSummary,
 });
 Object.assign(process.env, stack.env, {
@@ -66,6 +68,7 @@ console.log(`s3-csv-ingest local stack is up.
   S3 (s3rver)         ${stack.endpoints.s3}    buckets: ${stack.names.inbound}, ${stack.names.archive}, ${stack.names.error}
   DynamoDB (dynalite) ${stack.endpoints.dynamodb}    table: ${stack.names.table}, ledger: ${stack.names.ledger}
   SNS (local)         ${stack.endpoints.sns}    topic: ${stack.topicArn}
+  Lambda (local)      ${stack.endpoints.lambda}    function: ${stack.names.functionName} (continuations of long files)
 
 Drop a file into the inbound bucket (from this folder, in another shell):
 
