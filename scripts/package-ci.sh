@@ -6,8 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 unset AWS_PROFILE AWS_SESSION_TOKEN AWS_DEFAULT_PROFILE
-export AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE
-export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
+export AWS_ACCESS_KEY_ID=offline-packaging
+export AWS_SECRET_ACCESS_KEY=offline-packaging
 export AWS_REGION=us-east-1
 export AWS_SDK_LOAD_CONFIG=0
 export AWS_CONFIG_FILE=/dev/null

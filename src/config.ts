@@ -101,7 +101,7 @@ export function loadConfig(env: Env = process.env): Config {
       'CONTINUATION_MARGIN_MS',
       DEFAULTS.continuationMarginMs,
       0,
-      600_000,
+      900_000,
     ),
     progressIntervalMs: number(
       env,

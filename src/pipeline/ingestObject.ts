@@ -66,7 +66,18 @@ function skipReason(upload: UploadRef, config: Config): IngestOutcome | null {
   if (!upload.key.toLowerCase().endsWith('.csv')) {
     return { kind: 'skipped', reason: 'NOT_CSV', detail: `${upload.key} is not a .csv file` };
   }
-  if (upload.bucket === config.archiveBucket || upload.bucket === config.errorBucket) {
+  if (upload.bucket === config.errorBucket && upload.key.toLowerCase().endsWith('.errors.csv')) {
+    return {
+      kind: 'skipped',
+      reason: 'OWN_OUTPUT_BUCKET',
+      detail: `${upload.key} is a rejected-rows report`,
+    };
+  }
+  // An S3 event from our own output buckets would be a loop. A batch job may reprocess them.
+  if (
+    !upload.jobId &&
+    (upload.bucket === config.archiveBucket || upload.bucket === config.errorBucket)
+  ) {
     return {
       kind: 'skipped',
       reason: 'OWN_OUTPUT_BUCKET',
@@ -74,6 +85,21 @@ function skipReason(upload: UploadRef, config: Config): IngestOutcome | null {
     };
   }
   return null;
+}
+
+/** Where the file goes: null when it stays (no move asked, or it is already where it belongs). */
+function destinationFor(
+  upload: UploadRef,
+  status: IngestStatus,
+  options: IngestOptions,
+  config: Config,
+): ObjectLocation | null {
+  if (!options.move) return null;
+  const bucket = status === 'SUCCEEDED' ? config.archiveBucket : config.errorBucket;
+  // Reprocessing a file in the error bucket that fails again: copying it onto itself and then
+  // deleting "the source" would delete the only copy.
+  if (bucket === upload.bucket) return null;
+  return { bucket, key: upload.key };
 }
 
 function firstCheckpoint(options: IngestOptions): Checkpoint {
@@ -267,12 +293,7 @@ async function finishLoading(
   const result: IngestResult = {
     status,
     source: { bucket: upload.bucket, key: upload.key },
-    destination: options.move
-      ? {
-          bucket: status === 'SUCCEEDED' ? config.archiveBucket : config.errorBucket,
-          key: upload.key,
-        }
-      : null,
+    destination: destinationFor(upload, status, options, config),
     report: reportLocation,
     rows,
     errors,
