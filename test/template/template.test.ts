@@ -348,7 +348,7 @@ describe('Template: configuration', () => {
 });
 
 describe('Template: inbound notification', () => {
-  it('invokes the ingest function for created objects whose key ends in .csv', () => {
+  it('invokes the ingest function for created objects whose key ends in .csv or .CSV', () => {
     // Prepare
     const configurations = asArray(
       at(props('InboundBucket'), 'NotificationConfiguration', 'LambdaConfigurations'),
@@ -359,6 +359,11 @@ describe('Template: inbound notification', () => {
       {
         Event: 's3:ObjectCreated:*',
         Filter: { S3Key: { Rules: [{ Name: 'suffix', Value: '.csv' }] } },
+        Function: getAtt('IngestLambdaFunction', 'Arn'),
+      },
+      {
+        Event: 's3:ObjectCreated:*',
+        Filter: { S3Key: { Rules: [{ Name: 'suffix', Value: '.CSV' }] } },
         Function: getAtt('IngestLambdaFunction', 'Arn'),
       },
     ]);
