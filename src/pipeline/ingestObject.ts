@@ -94,7 +94,8 @@ function destinationFor(
   options: IngestOptions,
   config: Config,
 ): ObjectLocation | null {
-  if (!options.move) return null;
+  // The archive is the record of what was loaded: a file reprocessed from there stays there.
+  if (!options.move || upload.bucket === config.archiveBucket) return null;
   const bucket = status === 'SUCCEEDED' ? config.archiveBucket : config.errorBucket;
   // Reprocessing a file in the error bucket that fails again: copying it onto itself and then
   // deleting "the source" would delete the only copy.

@@ -86,6 +86,31 @@ describe('Function: ingestObject (reprocessing the error bucket)', () => {
     expect(await exists(stack.names.archive, 'rerun/fixed.csv')).toBe(true);
   });
 
+  it('leaves a file reprocessed from the archive in the archive, even when it now fails', async () => {
+    // Prepare
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: stack.names.archive,
+        Key: 'rerun/old.csv',
+        Body: `${HEADER}\nbad,Jo,Doe,X\n`,
+      }),
+    );
+
+    // Act
+    const outcome = await ingestObject(
+      { bucket: stack.names.archive, key: 'rerun/old.csv', jobId: 'job-4' },
+      context({ move: true }),
+    );
+
+    // Assess
+    expect(outcome).toMatchObject({
+      kind: 'processed',
+      result: { status: 'PARTIAL', destination: null },
+    });
+    expect(await exists(stack.names.archive, 'rerun/old.csv')).toBe(true);
+    expect(await exists(stack.names.error, 'rerun/old.csv')).toBe(false);
+  });
+
   it('ignores S3 events from its own output buckets, and its own reports even in a batch job', async () => {
     // Prepare
     await putError('rerun/loop.csv', `${HEADER}\nR00002,Jo,Doe,Rerun course\n`);
