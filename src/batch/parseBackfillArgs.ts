@@ -113,6 +113,13 @@ export function parseBackfillArgs(argv: string[], env: Env): BackfillArgs {
   const bucket = values.bucket ?? env.INBOUND_BUCKET;
   const missing: string[] = [];
   if (!bucket) missing.push('--bucket (or $INBOUND_BUCKET)');
+  if (values.move && bucket && bucket === env.ARCHIVE_BUCKET) {
+    // A reload that rejects rows would move the file out of the archive, the record of what was
+    // loaded (and the function may not delete from it).
+    throw new ConfigError(
+      `--move cannot be used on the archive bucket ${bucket}: reload it without --move`,
+    );
+  }
   const common = {
     bucket: bucket ?? '',
     prefix: values.prefix || undefined,

@@ -100,6 +100,20 @@ describe('Function: parseBackfillArgs', () => {
     );
   });
 
+  it('refuses --move on the archive bucket, the record of what was loaded', () => {
+    expect(() =>
+      parseBackfillArgs([...aws.slice(2), '--bucket', 'arch', '--move'], {
+        ARCHIVE_BUCKET: 'arch',
+      }),
+    ).toThrow('--move cannot be used on the archive bucket arch: reload it without --move');
+    expect(
+      parseBackfillArgs([...aws.slice(2), '--bucket', 'arch'], { ARCHIVE_BUCKET: 'arch' }),
+    ).toMatchObject({
+      bucket: 'arch',
+      userArguments: { move: 'false' },
+    });
+  });
+
   it('answers --help', () => {
     expect(parseBackfillArgs(['--help'], {})).toEqual({ mode: 'help' });
   });
