@@ -1,0 +1,500 @@
+/**
+ * `npm run bench`: generates the CSVs, runs every scenario in a fresh child process (so peak RSS
+ * is per scenario), repeated and interleaved so each ratio compares runs made side by side, then
+ * prints a table and writes bench/results/latest.json and bench/results/concurrency.svg.
+ *
+ *   npm run bench                     full run (median of 3, ~5 min)
+ *   npm run bench -- --quick          one repetition, smaller sweep (~1.5 min)
+ *   npm run bench -- --only a,b       just some scenarios (a b c d e sweep); results not written
+ *   npm run bench -- --profile        children run under node --cpu-prof (.scratch/profiles)
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { build } from 'esbuild';
+import { DEFAULTS } from '../src/config.ts';
+import { DynaliteServer } from './DynaliteServer.ts';
+import { type ConcurrencyPoint, drawConcurrencyChart } from './drawConcurrencyChart.ts';
+import { GENERATOR_VERSION, generateCsv } from './generateCsv.ts';
+import { LatencySink } from './LatencySink.ts';
+import type { ScenarioInput, ScenarioOutput } from './scenario.ts';
+
+const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
+const BENCH = join(ROOT, 'bench');
+const DATA = join(BENCH, 'data');
+const RESULTS = join(BENCH, 'results');
+const BUNDLE = join(BENCH, '.build', 'scenario.mjs');
+const PROFILES = join(ROOT, '.scratch', 'profiles');
+const TABLE = 'students';
+const SWEEP = [1, 2, 4, 8, 16, 32, 64];
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    reps: { type: 'string' },
+    delay: { type: 'string', default: '8' },
+    only: { type: 'string' },
+    runner: { type: 'string', default: 'bundle' },
+    profile: { type: 'boolean', default: false },
+  },
+});
+
+const quick = args.quick ?? false;
+const reps = Number(args.reps ?? (quick ? 1 : 3));
+const delayMs = Number(args.delay);
+const only = args.only ? new Set(args.only.split(',')) : null;
+const runner = args.runner === 'tsx' ? 'tsx' : 'bundle';
+const concurrency = DEFAULTS.writeConcurrency;
+const wanted = (group: string) => only === null || only.has(group);
+
+interface Dataset {
+  name: string;
+  rows: number;
+  crlf: boolean;
+}
+
+const dataset = (rows: number, crlf = false): Dataset => ({
+  name: `students-${rows >= 1e6 ? `${rows / 1e6}m` : rows >= 1e3 ? `${rows / 1e3}k` : rows}${crlf ? '-crlf' : ''}`,
+  rows,
+  crlf,
+});
+
+const D10K = dataset(10_000);
+const D100K = dataset(100_000);
+const D1M = dataset(1_000_000);
+const D1M_CRLF = dataset(1_000_000, true);
+const NAIVE = dataset(quick ? 500 : 1_000);
+const DYNALITE = dataset(quick ? 10_000 : 20_000);
+/** Each sweep point gets about the same number of round trips per slot (~2 s of work). */
+const sweepSet = (c: number) =>
+  dataset(Math.min(quick ? 40_000 : 100_000, c * (quick ? 2_000 : 5_000)));
+
+interface Job {
+  /** a, b, c, d, e: the issue's letters; sweep: the concurrency chart. */
+  group: string;
+  key: string;
+  label: string;
+  data: Dataset;
+  input: Omit<ScenarioInput, 'file'>;
+  server?: 'sink' | 'dynalite';
+}
+
+function plan(): Job[] {
+  const jobs: Job[] = [];
+  for (const data of [D10K, D100K, D1M, D1M_CRLF]) {
+    const crlf = data.crlf;
+    jobs.push(
+      {
+        group: 'a',
+        key: `a:${data.name}`,
+        label: 'a. parse floor',
+        data,
+        input: { scenario: 'parse' },
+      },
+      {
+        group: 'a',
+        key: `a2:${data.name}`,
+        label: "a'. our parser",
+        data,
+        input: { scenario: 'parser' },
+      },
+      { group: 'b', key: `b:${data.name}`, label: 'b. CPU path', data, input: { scenario: 'cpu' } },
+    );
+    if (!crlf) {
+      jobs.push({
+        group: 'c',
+        key: `c:${data.name}`,
+        label: `c. ${delayMs} ms sink`,
+        data,
+        input: { scenario: 'load', concurrency },
+        server: 'sink',
+      });
+    }
+  }
+  jobs.push(
+    {
+      group: 'd',
+      key: `d:${NAIVE.name}`,
+      label: 'd. naive',
+      data: NAIVE,
+      input: { scenario: 'naive' },
+      server: 'sink',
+    },
+    {
+      group: 'e',
+      key: `e:${DYNALITE.name}`,
+      label: 'e. dynalite',
+      data: DYNALITE,
+      input: { scenario: 'load', concurrency },
+      server: 'dynalite',
+    },
+    {
+      group: 'e',
+      key: `e0:${DYNALITE.name}`,
+      label: "e'. dynalite ceiling",
+      data: DYNALITE,
+      input: { scenario: 'ceiling', concurrency },
+      server: 'dynalite',
+    },
+  );
+  for (const c of SWEEP) {
+    jobs.push({
+      group: 'sweep',
+      key: `sweep:${c}`,
+      label: `c @ concurrency ${c}`,
+      data: sweepSet(c),
+      input: { scenario: 'load', concurrency: c },
+      server: 'sink',
+    });
+  }
+  return jobs.filter((job) => wanted(job.group));
+}
+
+async function ensureData(data: Dataset, manifest: Record<string, unknown>): Promise<string> {
+  const path = join(DATA, `${data.name}.csv`);
+  const stamp = `${GENERATOR_VERSION}:${data.rows}:${data.crlf}`;
+  if (manifest[data.name] !== stamp || !existsSync(path)) {
+    process.stdout.write(`generating ${relative(ROOT, path)} … `);
+    const started = performance.now();
+    await generateCsv(path, { rows: data.rows, crlf: data.crlf });
+    manifest[data.name] = stamp;
+    console.log(`${((performance.now() - started) / 1000).toFixed(1)} s`);
+  }
+  return path;
+}
+
+/** The scenarios run as Lambda runs them: one esbuild bundle (serverless.yml's settings). */
+async function bundle(): Promise<void> {
+  await build({
+    entryPoints: [join(BENCH, 'scenario.ts')],
+    outfile: BUNDLE,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    mainFields: ['module', 'main'],
+    // Not minified (it does not change the speed): profiles stay readable.
+    keepNames: true,
+    banner: {
+      js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
+    },
+    logLevel: 'error',
+  });
+}
+
+function runChild(input: ScenarioInput): Promise<ScenarioOutput> {
+  const node = [
+    ...(args.profile ? ['--cpu-prof', `--cpu-prof-dir=${PROFILES}`] : []),
+    ...(runner === 'tsx' ? ['--import', 'tsx', join(BENCH, 'scenario.ts')] : [BUNDLE]),
+  ];
+  const child = spawn(process.execPath, [...node, JSON.stringify(input)], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      AWS_REGION: 'us-east-1',
+      // The sink and dynalite accept any signature; these are not credentials.
+      AWS_ACCESS_KEY_ID: 'BENCH',
+      AWS_SECRET_ACCESS_KEY: 'BENCH',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk;
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk;
+  });
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const last = stdout.trim().split('\n').pop() ?? '';
+      if (code !== 0 || !last.startsWith('{')) {
+        reject(new Error(`${input.scenario} on ${input.file} exited ${code}:\n${stderr}${stdout}`));
+        return;
+      }
+      resolve(JSON.parse(last) as ScenarioOutput);
+    });
+  });
+}
+
+interface Run extends ScenarioOutput {
+  rowsPerSecond: number;
+  mbPerSecond: number;
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((p, q) => p - q);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+};
+
+const round = (value: number, digits = 0): number => Number(value.toFixed(digits));
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  await mkdir(DATA, { recursive: true });
+  await mkdir(RESULTS, { recursive: true });
+  const manifestPath = join(DATA, 'manifest.json');
+  const manifest = existsSync(manifestPath)
+    ? (JSON.parse(await readFile(manifestPath, 'utf8')) as Record<string, unknown>)
+    : {};
+  const jobs = plan();
+  const paths = new Map<string, string>();
+  for (const job of jobs) {
+    if (!paths.has(job.data.name)) paths.set(job.data.name, await ensureData(job.data, manifest));
+  }
+  await writeFile(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+  if (runner === 'bundle') await bundle();
+  if (args.profile) await mkdir(PROFILES, { recursive: true });
+
+  const sink = new LatencySink(delayMs);
+  await sink.listen();
+  const loadBefore = os.loadavg()[0] ?? 0;
+  const runs = new Map<string, Run[]>();
+  const rowsSeenBySink = new Map<string, number>();
+  try {
+    for (let rep = 1; rep <= reps; rep++) {
+      for (const job of jobs) {
+        const path = paths.get(job.data.name) as string;
+        const input: ScenarioInput = { ...job.input, file: path, table: TABLE };
+        let dynamo: DynaliteServer | null = null;
+        if (job.server === 'sink') {
+          input.endpoint = sink.url;
+          sink.reset();
+        } else if (job.server === 'dynalite') {
+          dynamo = await DynaliteServer.start(TABLE);
+          input.endpoint = dynamo.url;
+        }
+        let output: ScenarioOutput;
+        try {
+          output = await runChild(input);
+        } finally {
+          await dynamo?.stop();
+        }
+        if (job.server === 'sink') {
+          const calls = sink.stats.operations;
+          rowsSeenBySink.set(job.key, (calls.BatchWriteItem ?? 0) * 25 + (calls.PutItem ?? 0));
+        }
+        const seconds = output.ms / 1000;
+        const run: Run = {
+          ...output,
+          ms: round(output.ms, 1),
+          maxRssMB: round(output.maxRssMB, 1),
+          rowsPerSecond: round(output.rows / seconds),
+          mbPerSecond: round(output.bytes / 1e6 / seconds, 2),
+        };
+        runs.set(job.key, [...(runs.get(job.key) ?? []), run]);
+        console.log(
+          `[${rep}/${reps}] ${job.label.padEnd(22)} ${job.data.name.padEnd(18)} ${String(run.rowsPerSecond).padStart(9)} rows/s ${String(run.maxRssMB).padStart(6)} MB`,
+        );
+      }
+    }
+  } finally {
+    await sink.close();
+  }
+  const loadAfter = os.loadavg()[0] ?? 0;
+
+  const results = jobs.map((job) => {
+    const list = runs.get(job.key) ?? [];
+    return {
+      key: job.key,
+      label: job.label,
+      scenario: job.input.scenario,
+      file: job.data.name,
+      rows: list[0]?.rows ?? 0,
+      bytes: list[0]?.bytes ?? 0,
+      concurrency: job.input.concurrency ?? null,
+      runs: list,
+      median: {
+        rowsPerSecond: round(median(list.map((r) => r.rowsPerSecond))),
+        mbPerSecond: round(median(list.map((r) => r.mbPerSecond)), 2),
+        maxRssMB: round(median(list.map((r) => r.maxRssMB)), 1),
+      },
+    };
+  });
+  const byKey = new Map(results.map((r) => [r.key, r]));
+  /** Median over repetitions of the ratio within each repetition (runs made side by side). */
+  const ratio = (top: string, bottom: string, field: 'rowsPerSecond' | 'maxRssMB') => {
+    const a = byKey.get(top)?.runs ?? [];
+    const b = byKey.get(bottom)?.runs ?? [];
+    const pairs = a.map((run, i) => run[field] / (b[i]?.[field] ?? Number.NaN));
+    return pairs.length > 0 ? round(median(pairs), 3) : null;
+  };
+  const rate = (key: string) => byKey.get(key)?.median.rowsPerSecond ?? null;
+  const rss = (key: string) => byKey.get(key)?.median.maxRssMB ?? null;
+
+  const ratios = {
+    cpuOverParseFloor1m: ratio(`b:${D1M.name}`, `a:${D1M.name}`, 'rowsPerSecond'),
+    cpuOverParseFloor1mCrlf: ratio(`b:${D1M_CRLF.name}`, `a:${D1M_CRLF.name}`, 'rowsPerSecond'),
+    ourParserOverParseFloor1m: ratio(`a2:${D1M.name}`, `a:${D1M.name}`, 'rowsPerSecond'),
+    sinkOverNaive: ratio(`c:${D1M.name}`, `d:${NAIVE.name}`, 'rowsPerSecond'),
+    dynaliteOverCeiling: ratio(`e:${DYNALITE.name}`, `e0:${DYNALITE.name}`, 'rowsPerSecond'),
+    rssSink1mOver10k: ratio(`c:${D1M.name}`, `c:${D10K.name}`, 'maxRssMB'),
+    rssCpu1mOver10k: ratio(`b:${D1M.name}`, `b:${D10K.name}`, 'maxRssMB'),
+  };
+
+  type Op = '>=' | '<=' | '<';
+  type Target = { name: string; value: number | null; target: number; op: Op; met: boolean };
+  const compare = {
+    '>=': (v: number, g: number) => v >= g,
+    '<=': (v: number, g: number) => v <= g,
+    '<': (v: number, g: number) => v < g,
+  };
+  const target = (name: string, value: number | null, op: Op, goal: number): Target => ({
+    name,
+    value,
+    target: goal,
+    op,
+    met: value !== null && Number.isFinite(value) && compare[op](value, goal),
+  });
+  const rssLimit = (name: string, key: string, value: number | null) => [
+    target(`${name}: peak RSS 1M rows / 10k rows`, value, '<=', 1.2),
+    target(`${name}: peak RSS 1M rows (MB)`, rss(key), '<', 200),
+  ];
+  const targets: Target[] = [
+    target('b/a: CPU path over parse floor (1M rows)', ratios.cpuOverParseFloor1m, '>=', 0.7),
+    target(
+      `c: rows/s into the ${delayMs} ms sink at the default concurrency ${concurrency} (1M rows)`,
+      rate(`c:${D1M.name}`),
+      '>=',
+      40_000,
+    ),
+    target('c/d: pipeline over naive loader', ratios.sinkOverNaive, '>=', 100),
+    target(
+      'e/e′: dynalite end to end over its own ceiling',
+      ratios.dynaliteOverCeiling,
+      '>=',
+      0.85,
+    ),
+    ...rssLimit('c', `c:${D1M.name}`, ratios.rssSink1mOver10k),
+    ...rssLimit('b', `b:${D1M.name}`, ratios.rssCpu1mOver10k),
+  ].filter((t) => t.value !== null);
+
+  const sweep: ConcurrencyPoint[] = SWEEP.flatMap((c) => {
+    const value = rate(`sweep:${c}`);
+    return value === null ? [] : [{ concurrency: c, rowsPerSecond: value }];
+  });
+
+  printTable(results, ratios, targets, sweep);
+  const minutes = (performance.now() - started) / 60_000;
+  console.log(
+    `\n${minutes.toFixed(1)} min; load average ${loadBefore.toFixed(2)} → ${loadAfter.toFixed(2)} (2 cores shared: re-run if a figure looks noisy)`,
+  );
+
+  const sinkCheck = [...rowsSeenBySink.entries()].filter(
+    ([key, seen]) => seen < (byKey.get(key)?.rows ?? 0),
+  );
+  if (sinkCheck.length > 0) throw new Error(`The sink saw fewer rows than loaded: ${sinkCheck}`);
+
+  if (only !== null) {
+    console.log('(--only: results not written)');
+    return;
+  }
+  const cpu = os.cpus()[0];
+  const report = {
+    generatedAt: new Date().toISOString(),
+    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+    durationMinutes: round(minutes, 1),
+    machine: {
+      node: process.version,
+      cpu: cpu?.model ?? 'unknown',
+      cores: os.cpus().length,
+      memoryGB: round(os.totalmem() / 1024 ** 3, 1),
+      loadAverage: { before: round(loadBefore, 2), after: round(loadAfter, 2) },
+    },
+    settings: {
+      quick,
+      repetitions: reps,
+      sinkDelayMs: delayMs,
+      writeConcurrency: concurrency,
+      runner,
+      files: Object.fromEntries(
+        await Promise.all(
+          [...paths.entries()].map(async ([name, path]) => [
+            name,
+            {
+              rows: jobs.find((j) => j.data.name === name)?.data.rows,
+              bytes: (await stat(path)).size,
+            },
+          ]),
+        ),
+      ),
+    },
+    results,
+    concurrency: sweep,
+    ratios,
+    targets,
+  };
+  await writeFile(join(RESULTS, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+  if (sweep.length > 1) {
+    await writeFile(
+      join(RESULTS, 'concurrency.svg'),
+      drawConcurrencyChart({
+        points: sweep,
+        delayMs,
+        cpuCeiling: rate(`b:${D1M.name}`) ?? 0,
+        target: 40_000,
+        defaultConcurrency: concurrency,
+      }),
+    );
+  }
+  console.log(`wrote ${relative(ROOT, join(RESULTS, 'latest.json'))} and concurrency.svg`);
+}
+
+function printTable(
+  results: {
+    label: string;
+    file: string;
+    rows: number;
+    runs: Run[];
+    median: { rowsPerSecond: number; mbPerSecond: number; maxRssMB: number };
+  }[],
+  ratios: Record<string, number | null>,
+  targets: { name: string; value: number | null; target: number; op: string; met: boolean }[],
+  sweep: ConcurrencyPoint[],
+): void {
+  const rows = results.map((r) => [
+    r.label,
+    r.file,
+    String(r.rows),
+    String(r.median.rowsPerSecond),
+    r.median.mbPerSecond.toFixed(2),
+    r.median.maxRssMB.toFixed(1),
+    String(r.runs.length),
+  ]);
+  const header = ['scenario', 'file', 'rows', 'rows/s', 'MB/s', 'peak RSS MB', 'runs'];
+  const widths = header.map((h, i) =>
+    Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)),
+  );
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => (i < 2 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
+      .join('  ');
+  console.log(`\n${line(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);
+  for (const row of rows) console.log(line(row));
+  if (sweep.length > 0) {
+    console.log(
+      `\nconcurrency sweep (${delayMs} ms sink): ${sweep.map((p) => `${p.concurrency}→${p.rowsPerSecond}`).join('  ')}`,
+    );
+  }
+  console.log('\nratios (median of per-repetition ratios):');
+  for (const [name, value] of Object.entries(ratios)) {
+    if (value !== null) console.log(`  ${name.padEnd(28)} ${value}`);
+  }
+  console.log('\ntargets:');
+  for (const t of targets) {
+    console.log(
+      `  ${t.met ? 'MET    ' : 'NOT MET'}  ${t.name}: ${t.value} (target ${t.op} ${t.target})`,
+    );
+  }
+}
+
+await main();

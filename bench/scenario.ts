@@ -1,0 +1,221 @@
+/**
+ * One benchmark scenario in a process of its own, so its peak RSS is its own. Takes a JSON
+ * argument (ScenarioInput), prints one JSON line (ScenarioOutput). Run by bench/run.ts, or by
+ * hand under `node --cpu-prof` to profile a scenario.
+ */
+import { once } from 'node:events';
+import { createReadStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { BatchWriteItemCommand, DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { parse } from 'csv-parse';
+import { parse as parseSync } from 'csv-parse/sync';
+import { createClients } from '../src/clients.ts';
+import { DEFAULTS, loadConfig } from '../src/config.ts';
+import { createCsvParser } from '../src/csv/createCsvParser.ts';
+import { Utf8Validator } from '../src/csv/Utf8Validator.ts';
+import { BATCH_SIZE, BatchWriter } from '../src/dynamo/BatchWriter.ts';
+import { loadRows } from '../src/pipeline/loadRows.ts';
+import { ReportWriter } from '../src/s3/ReportWriter.ts';
+
+export type ScenarioName =
+  /** a. csv-parse alone, array mode, default options. */
+  | 'parse'
+  /** a′. Our parser (UTF-8 check + createCsvParser), nothing else: splits b's cost. */
+  | 'parser'
+  /** b. loadRows with a writer whose client answers at once: all CPU, no network. */
+  | 'cpu'
+  /** c and e. loadRows over HTTP with the production client settings. */
+  | 'load'
+  /** d. Whole file in memory, csv-parse/sync, one PutItem at a time. */
+  | 'naive'
+  /** e′. Pre-built, pre-marshalled 25-item batches at the same concurrency. */
+  | 'ceiling';
+
+export interface ScenarioInput {
+  scenario: ScenarioName;
+  file: string;
+  /** DynamoDB endpoint for load, naive and ceiling. */
+  endpoint?: string;
+  /** WRITE_CONCURRENCY; the default is config.ts's. */
+  concurrency?: number;
+  table?: string;
+}
+
+export interface ScenarioOutput {
+  /** Data rows read (the header is not counted). */
+  rows: number;
+  bytes: number;
+  ms: number;
+  /** Peak resident set size of this process, from the kernel. */
+  maxRssMB: number;
+}
+
+const TABLE = 'students';
+
+function configFor(input: ScenarioInput) {
+  return loadConfig({
+    TABLE_NAME: input.table ?? TABLE,
+    ARCHIVE_BUCKET: 'archive',
+    ERROR_BUCKET: 'errors',
+    TOPIC_ARN: 'arn:aws:sns:us-east-1:000000000000:bench',
+    IDEMPOTENCY_TABLE: 'ledger',
+    WRITE_CONCURRENCY: String(input.concurrency ?? DEFAULTS.writeConcurrency),
+  });
+}
+
+/** Never opened for a clean file: the report is only created by the first rejected row. */
+function unusedReport(): ReportWriter {
+  return new ReportWriter(new S3Client({}), { bucket: 'errors', key: 'bench.errors.csv' });
+}
+
+/**
+ * A DocumentClient whose transport answers `{}` at once: the command is still marshalled,
+ * serialised and signed, so every byte of CPU the SDK spends on a batch is counted.
+ */
+function discardingDocumentClient(): DynamoDBDocumentClient {
+  const body = new TextEncoder().encode('{}');
+  const requestHandler = {
+    handle: async () => ({ response: { statusCode: 200, headers: {}, body } }),
+    updateHttpClientConfig: () => undefined,
+    httpHandlerConfigs: () => ({}),
+  };
+  const client = new DynamoDBClient({ endpoint: 'http://127.0.0.1:9', requestHandler });
+  return DynamoDBDocumentClient.from(client);
+}
+
+/** Data rows a parser emits (the header is one record). */
+async function countParsed(stream: NodeJS.ReadableStream): Promise<number> {
+  let rows = 0;
+  stream.on('data', () => {
+    rows++;
+  });
+  await once(stream, 'end');
+  return rows - 1;
+}
+
+async function runParse(input: ScenarioInput): Promise<number> {
+  return countParsed(createReadStream(input.file).pipe(parse()));
+}
+
+async function runParser(input: ScenarioInput): Promise<number> {
+  const parser = createCsvParser();
+  createReadStream(input.file).pipe(new Utf8Validator()).pipe(parser);
+  return countParsed(parser);
+}
+
+async function runLoad(input: ScenarioInput, discard: boolean): Promise<number> {
+  const config = configFor(input);
+  const ddb = discard ? discardingDocumentClient() : createClients(config).ddb;
+  const writer = new BatchWriter(ddb, {
+    tableName: config.tableName,
+    concurrency: config.writeConcurrency,
+  });
+  const result = await loadRows(createReadStream(input.file), {
+    writer,
+    report: unusedReport(),
+    maxErrorRate: config.maxErrorRate,
+  });
+  if (result.fileError || result.rows.rejected > 0 || result.rows.duplicates > 0) {
+    throw new Error(`The benchmark file did not load cleanly: ${JSON.stringify(result)}`);
+  }
+  if (writer.stats.itemsWritten !== result.rows.written) {
+    throw new Error(`Wrote ${writer.stats.itemsWritten} of ${result.rows.written} rows`);
+  }
+  return result.rows.total;
+}
+
+/** The loader most first drafts are: simple, correct, and one round trip per row. */
+async function runNaive(input: ScenarioInput): Promise<number> {
+  const ddb = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: input.endpoint }));
+  const records = parseSync(await readFile(input.file, 'utf8'), { columns: true }) as Record<
+    string,
+    string
+  >[];
+  for (const record of records) {
+    await ddb.send(new PutCommand({ TableName: input.table ?? TABLE, Item: record }));
+  }
+  return records.length;
+}
+
+/** Items and batches are built before the clock starts; only the sending is timed. */
+async function prepareCeiling(input: ScenarioInput): Promise<() => Promise<number>> {
+  const config = configFor(input);
+  const { ddb } = createClients(config);
+  // Same client, same socket pool; BatchWriteItemCommand skips the DocumentClient's marshalling.
+  const send = (requests: WriteRequest[]) =>
+    ddb.send(
+      new BatchWriteItemCommand({
+        RequestItems: { [config.tableName]: requests },
+      }) as unknown as Parameters<typeof ddb.send>[0],
+    ) as Promise<{ UnprocessedItems?: Record<string, WriteRequest[]> }>;
+  const records = parseSync(await readFile(input.file, 'utf8'), { columns: true }) as Record<
+    string,
+    string
+  >[];
+  const batches: WriteRequest[][] = [];
+  for (let i = 0; i < records.length; i += BATCH_SIZE) {
+    batches.push(
+      records.slice(i, i + BATCH_SIZE).map((record) => ({
+        PutRequest: {
+          Item: Object.fromEntries(Object.entries(record).map(([k, v]) => [k, { S: v }])),
+        },
+      })),
+    );
+  }
+  return async () => {
+    let next = 0;
+    const worker = async () => {
+      while (next < batches.length) {
+        const batch = batches[next++] as WriteRequest[];
+        const out = await send(batch);
+        const left = Object.values(out.UnprocessedItems ?? {}).flat().length;
+        if (left > 0) throw new Error(`${left} UnprocessedItems: the ceiling would be wrong`);
+      }
+    };
+    await Promise.all(Array.from({ length: config.writeConcurrency }, worker));
+    return records.length;
+  };
+}
+
+async function main(): Promise<void> {
+  const input = JSON.parse(process.argv[2] ?? '{}') as ScenarioInput;
+  if (input.endpoint) process.env.AWS_ENDPOINT_URL_DYNAMODB = input.endpoint;
+  const { size } = await stat(input.file);
+  const ceiling = input.scenario === 'ceiling' ? await prepareCeiling(input) : null;
+  const started = performance.now();
+  let rows: number;
+  switch (input.scenario) {
+    case 'parse':
+      rows = await runParse(input);
+      break;
+    case 'parser':
+      rows = await runParser(input);
+      break;
+    case 'cpu':
+      rows = await runLoad(input, true);
+      break;
+    case 'load':
+      rows = await runLoad(input, false);
+      break;
+    case 'naive':
+      rows = await runNaive(input);
+      break;
+    case 'ceiling':
+      rows = await (ceiling as () => Promise<number>)();
+      break;
+    default:
+      throw new Error(`Unknown scenario ${String(input.scenario)}`);
+  }
+  const ms = performance.now() - started;
+  const output: ScenarioOutput = {
+    rows,
+    bytes: size,
+    ms,
+    maxRssMB: process.resourceUsage().maxRSS / 1024,
+  };
+  process.stdout.write(`${JSON.stringify(output)}\n`);
+}
+
+await main();
