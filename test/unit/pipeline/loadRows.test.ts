@@ -1,0 +1,99 @@
+import { Readable } from 'node:stream';
+import { S3Client } from '@aws-sdk/client-s3';
+import { describe, expect, it } from 'vitest';
+import { type LoadProgress, loadRows } from '../../../src/pipeline/loadRows.ts';
+import { ReportWriter } from '../../../src/s3/ReportWriter.ts';
+
+// A clean file never opens the report, so this client is never called.
+const report = () =>
+  new ReportWriter(new S3Client({ region: 'us-east-1' }), { bucket: 'unused', key: 'unused' });
+
+function file(rows: number): Buffer {
+  const lines = ['\ufeffcourse,student_id,first_name,last_name'];
+  for (let i = 0; i < rows; i++) {
+    lines.push(
+      i % 100 === 50
+        ? `"Course\r\nwith a break",L${String(i).padStart(5, '0')},"Ann ""A""",Lee`
+        : `Course ${i % 5},L${String(i).padStart(5, '0')},Ann,Lee`,
+    );
+  }
+  return Buffer.from(`${lines.join('\r\n')}\r\n`);
+}
+
+describe('Function: loadRows', () => {
+  it('stops at a record boundary when asked and resumes from there to the same totals', async () => {
+    // Prepare
+    const bytes = file(2_000);
+    let checks = 0;
+
+    // Act
+    const first = await loadRows(Readable.from([bytes]), {
+      writer: null,
+      report: report(),
+      maxErrorRate: 0.5,
+      shouldStop: () => ++checks >= 3,
+    });
+    const stoppedAt = first.stoppedAt;
+    if (!stoppedAt) throw new Error('did not stop');
+    const rest = await loadRows(Readable.from([bytes.subarray(stoppedAt.offset)]), {
+      writer: null,
+      report: report(),
+      maxErrorRate: 0.5,
+      resume: { ...stoppedAt, mapping: first.mapping, rows: first.rows },
+    });
+    const whole = await loadRows(Readable.from([bytes]), {
+      writer: null,
+      report: report(),
+      maxErrorRate: 0.5,
+    });
+
+    // Assess: 3 checks of 256 records (the header is one), so the stop is after data row 767
+    expect(first.rows.total).toBe(767);
+    expect(bytes.subarray(stoppedAt.offset).toString().startsWith('Course 2,L00767,')).toBe(true);
+    // the header, 767 rows, and 8 of them (i % 100 === 50) span two lines
+    expect(stoppedAt.line).toBe(1 + 767 + 8 + 1);
+    expect(rest.stoppedAt).toBeNull();
+    expect(rest.fileError).toBeNull();
+    expect(rest.rows).toEqual(whole.rows);
+    expect(whole.rows).toEqual({ total: 2_000, written: 2_000, rejected: 0, duplicates: 0 });
+  });
+
+  it('reports progress at the interval with rows, bytes and a rate', async () => {
+    // Prepare
+    const progress: LoadProgress[] = [];
+
+    // Act
+    await loadRows(Readable.from([file(3_000)]), {
+      writer: null,
+      report: report(),
+      maxErrorRate: 0.5,
+      progressIntervalMs: 0,
+      onProgress: (p) => progress.push(p),
+    });
+
+    // Assess: one line per 256 records
+    expect(progress.length).toBe(Math.floor(3_001 / 256));
+    expect(progress[0]).toMatchObject({ rowsRead: 255, rowsRejected: 0 });
+    expect(progress.at(-1)?.bytes).toBeGreaterThan(progress[0]?.bytes ?? 0);
+    for (const p of progress) expect(p.rowsPerSecond).toBeGreaterThan(0);
+  });
+
+  it('reports an empty file and a header-only file as file problems', async () => {
+    const empty = await loadRows(Readable.from([Buffer.from('\ufeff\r\n')]), {
+      writer: null,
+      report: report(),
+      maxErrorRate: 0.5,
+    });
+    const headerOnly = await loadRows(
+      Readable.from([Buffer.from('student_id,first_name,last_name,course\n')]),
+      {
+        writer: null,
+        report: report(),
+        maxErrorRate: 0.5,
+      },
+    );
+
+    expect(empty.fileError?.code).toBe('EMPTY_FILE');
+    expect(headerOnly.fileError?.code).toBe('NO_DATA_ROWS');
+  });
+});
