@@ -125,7 +125,11 @@ export async function main(
   }
   if (args.mode === 'local') useLocalStackEnv(process.env);
 
-  const s3 = new S3Client({ forcePathStyle: process.env.S3_FORCE_PATH_STYLE === 'true' });
+  const s3 = new S3Client({
+    forcePathStyle: process.env.S3_FORCE_PATH_STYLE === 'true',
+    // The bucket may live in another region than the one configured.
+    followRegionRedirects: true,
+  });
   const objects = [];
   try {
     for await (const object of listObjects(s3, {
