@@ -46,6 +46,7 @@ export class BatchWriter {
   private buffer = new Map<string, StudentRecord>();
   private readonly inFlightKeys = new Map<string, Promise<void>>();
   private readonly window = new Set<Promise<void>>();
+  private readonly held = new Set<Promise<void>>();
   private failure: InfrastructureError | null = null;
 
   public constructor(
@@ -63,13 +64,19 @@ export class BatchWriter {
       return;
     }
     const landing = this.inFlightKeys.get(key);
-    if (landing) return landing.then(() => this.put(key, item));
+    if (landing) {
+      const held = landing.then(() => this.put(key, item));
+      this.held.add(held);
+      return held.finally(() => this.held.delete(held));
+    }
     this.buffer.set(key, item);
     if (this.buffer.size >= BATCH_SIZE) return this.dispatch();
   }
 
   /** Sends what is buffered and waits for every call in flight. Throws the first failure. */
   public async flush(): Promise<BatchWriterStats> {
+    // Rows held back behind their key's batch are queued once it lands: wait for them first.
+    while (this.held.size > 0) await Promise.all(this.held);
     if (this.buffer.size > 0) await this.dispatch();
     while (this.window.size > 0) await Promise.all(this.window);
     if (this.failure) throw this.failure;

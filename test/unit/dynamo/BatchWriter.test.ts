@@ -232,6 +232,27 @@ describe('Class: BatchWriter', () => {
       expect(beforeLanding).toEqual({ released: false, calls: 1 });
       expect(events).toEqual(['send 1: Old', 'land 1', 'send 2: New', 'land 2']);
     });
+    it('writes a held-back row even when flush is called before the row was released', async () => {
+      // Prepare
+      const firstBatch = deferred();
+      let call = 0;
+      ddbMock.on(BatchWriteCommand).callsFake(async () => {
+        if (++call === 1) await firstBatch.promise;
+        return {};
+      });
+      const target = writer({ concurrency: 4 });
+      await putAll(target, Array.from({ length: 25 }, (_, i) => record(i)));
+
+      // Act: the same key again, then flush at once without waiting for the put
+      void target.put(keyOf(record(7)), record(7, 'Maths', 'Held'));
+      const flushed = target.flush();
+      firstBatch.resolve();
+      await flushed;
+
+      // Assess
+      expect(calls()).toHaveLength(2);
+      expect(calls()[1]).toEqual([record(7, 'Maths', 'Held')]);
+    });
   });
 
   describe('Method: flush (retries)', () => {
