@@ -39,7 +39,10 @@ function countNewlines(fields: string[]): number {
  * starts on, so a rejected row can be found in an editor, and the byte offset past it, so a
  * continuation can resume exactly there.
  */
-export function createCsvParser(options: CsvParserOptions = {}): Parser {
+/** The parser, and the line the next (possibly unfinished) record starts on. */
+export type CsvParser = Parser & { nextRecordLine: () => number };
+
+export function createCsvParser(options: CsvParserOptions = {}): CsvParser {
   const startOffset = options.startOffset ?? 0;
   let nextLine = options.startLine ?? 1;
   let emptyLinesSeen = 0;
@@ -61,29 +64,37 @@ export function createCsvParser(options: CsvParserOptions = {}): Parser {
     },
   };
   // csv-parse's typings tie on_record's output to `columns`; array mode with on_record is valid.
-  return parse(parserOptions as unknown as Options);
+  const parser = parse(parserOptions as unknown as Options);
+  // Records are parsed ahead of the reader, so this is where an unterminated record began.
+  return Object.assign(parser, {
+    nextRecordLine: () => nextLine + (parser.info.empty_lines - emptyLinesSeen),
+  });
 }
 
 /** Maps csv-parse's error codes to a file problem a person can act on. */
-export function toFileProblem(error: unknown): FileProblem | null {
+export function toFileProblem(error: unknown, recordStartLine?: number): FileProblem | null {
   if (error instanceof FileProblem) return error;
   const csvError = error as Partial<CsvError> & { lines?: number };
   if (typeof csvError?.code !== 'string' || !csvError.code.startsWith('CSV_')) return null;
   const line = typeof csvError.lines === 'number' ? csvError.lines : undefined;
   const at = line === undefined ? '' : ` at line ${line}`;
+  // csv-parse reports where it gave up; for a record that never ends, where it began is what a
+  // person needs to find the stray quote.
+  const start = recordStartLine ?? line;
+  const row = start === undefined ? 'A row' : `The row starting at line ${start}`;
   switch (csvError.code) {
     case 'CSV_MAX_RECORD_SIZE':
       return new FileProblem(
         'RECORD_TOO_LARGE',
-        `A row${at} is longer than ${MAX_RECORD_SIZE / 1024} KiB: most likely a quote that is never closed, or a field far larger than any valid value.`,
-        line,
+        `${row} is longer than ${MAX_RECORD_SIZE / 1024} KiB: most likely a quote that is never closed, or a field far larger than any valid value.`,
+        start,
         { cause: error },
       );
     case 'CSV_QUOTE_NOT_CLOSED':
       return new FileProblem(
         'MALFORMED_CSV',
-        `Malformed CSV: a quoted field is never closed (the file ends inside quotes${at}).`,
-        line,
+        `Malformed CSV: a quoted field in ${row.charAt(0).toLowerCase()}${row.slice(1)} is never closed (the file ends inside quotes${at}).`,
+        start,
         { cause: error },
       );
     default:

@@ -169,7 +169,7 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
       () => error,
       (streamError: unknown) => (toFileProblem(streamError) ? streamError : error),
     );
-    fileError = toFileProblem(rootCause);
+    fileError = toFileProblem(rootCause, parser.nextRecordLine());
     if (!fileError) {
       if (rootCause instanceof InfrastructureError) throw rootCause;
       throw new InfrastructureError(`Reading the object failed: ${(rootCause as Error).message}`, {

@@ -134,9 +134,9 @@ describe('Handler: ingest, file problems (FAILED)', () => {
 
     // Assess
     expect(summary.json.fileError?.message).toBe(
-      'Malformed CSV: a quoted field is never closed (the file ends inside quotes at line 4).',
+      'Malformed CSV: a quoted field in the row starting at line 3 is never closed (the file ends inside quotes at line 4).',
     );
-    expect(report.slice(1)).toEqual([['4', '', '', summary.json.fileError?.message]]);
+    expect(report.slice(1)).toEqual([['3', '', '', summary.json.fileError?.message]]);
     // Rows the parser handed over before the problem may have been written; nothing after it.
     const rows = await harness.tableRows();
     expect(rows).toHaveLength(summary.json.rows.written);

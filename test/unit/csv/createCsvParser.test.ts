@@ -20,7 +20,8 @@ async function parse(
   parser.on('data', (row: RawRow) => rows.push(row));
   const done = new Promise<void>((resolve, reject) => {
     parser.on('end', resolve);
-    parser.on('error', reject);
+    // As loadRows does: a record that never ends is reported where it began.
+    parser.on('error', (error) => reject(toFileProblem(error, parser.nextRecordLine()) ?? error));
   });
   const step = Math.min(chunkSize, Math.max(bytes.length, 1));
   for (let at = 0; at < bytes.length; at += step) parser.write(bytes.subarray(at, at + step));
@@ -184,14 +185,13 @@ describe('Function: createCsvParser', () => {
 
   it('rejects an unclosed quote as MALFORMED_CSV with a line number', async () => {
     // Act
-    const problem = await parseError('a,b\nc,"never closed\nd,e\n');
+    const problem = await parseError('a,b\n\nc,"never closed\nd,e\n');
 
-    // Assess
+    // Assess: the row with the stray quote starts on line 3 (after an empty line)
     expect(problem).toBeInstanceOf(FileProblem);
     expect(problem.code).toBe('MALFORMED_CSV');
-    expect(problem.message).toMatch(/quoted field is never closed/);
-    expect(problem.line).toBeGreaterThanOrEqual(2);
-    expect(problem.message).toContain(`line ${problem.line}`);
+    expect(problem.message).toMatch(/quoted field in the row starting at line 3 is never closed/);
+    expect(problem.line).toBe(3);
   });
 
   it('rejects a record over MAX_RECORD_SIZE as RECORD_TOO_LARGE', async () => {

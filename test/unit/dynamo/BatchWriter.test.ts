@@ -241,7 +241,10 @@ describe('Class: BatchWriter', () => {
         return {};
       });
       const target = writer({ concurrency: 4 });
-      await putAll(target, Array.from({ length: 25 }, (_, i) => record(i)));
+      await putAll(
+        target,
+        Array.from({ length: 25 }, (_, i) => record(i)),
+      );
 
       // Act: the same key again, then flush at once without waiting for the put
       void target.put(keyOf(record(7)), record(7, 'Maths', 'Held'));
