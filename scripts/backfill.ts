@@ -42,6 +42,9 @@ function useLocalStackEnv(env: NodeJS.ProcessEnv): void {
     AWS_ENDPOINT_URL_S3: `http://${host}:${env.LOCAL_S3_PORT ?? 4568}`,
     AWS_ENDPOINT_URL_DYNAMODB: `http://${host}:${env.LOCAL_DYNAMODB_PORT ?? 4567}`,
     AWS_ENDPOINT_URL_SNS: `http://${host}:${env.LOCAL_SNS_PORT ?? 4575}`,
+    // Long files go on in npm start's ingest function, as they go on in the ingest function on AWS.
+    AWS_ENDPOINT_URL_LAMBDA: `http://${host}:${env.LOCAL_LAMBDA_PORT ?? 4574}`,
+    CONTINUATION_FUNCTION_NAME: 's3-csv-ingest-local-ingest',
     AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
     AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
     S3_FORCE_PATH_STYLE: 'true',

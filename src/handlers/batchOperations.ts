@@ -16,9 +16,9 @@ import type { IngestOutcome } from '../types.ts';
 // Cold start: a missing setting fails here, naming the variable, before any event is touched.
 const config = loadConfig();
 const clients = createClients(config);
-// No Lambda client: S3 Batch Operations waits for each task's answer, so a long file is loaded in
-// this one invocation rather than handed to follow-up invocations that S3 would never hear from.
-const ingestOnce = createIngestOnce({ clients: { ...clients, lambda: undefined }, config });
+// A file too long for one invocation goes on in CONTINUATION_FUNCTION_NAME (the ingest function);
+// this task then answers Succeeded with a CONTINUED result, and the file's summary tells the end.
+const ingestOnce = createIngestOnce({ clients, config });
 
 /**
  * Runs each task of an invocation through the same pipeline as the S3-event handler, with the
