@@ -17,7 +17,8 @@ import type { IngestOutcome } from '../types.ts';
 const config = loadConfig();
 const clients = createClients(config);
 // A file too long for one invocation goes on in CONTINUATION_FUNCTION_NAME (the ingest function);
-// this task then answers Succeeded with a CONTINUED result, and the file's summary tells the end.
+// this task then answers Succeeded with a CONTINUED result; that function's logs (and summary,
+// with notify) tell how the file ended.
 const ingestOnce = createIngestOnce({ clients, config });
 
 /**
