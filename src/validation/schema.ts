@@ -24,10 +24,11 @@ const ajv = new Ajv({ allErrors: true, strict: true, keywords: ['x-table-key'] }
 const validate = ajv.compile<StudentRecord>(studentSchema);
 
 /** Turns ajv's error into a sentence for a registrar, not for a developer. */
-function describe(error: ErrorObject, field: string): string {
+function describe(error: ErrorObject, field: string, value: string): string {
   const hint = properties[field]?.description;
   switch (error.keyword) {
     case 'pattern':
+      if (value.length > 0 && value.trim() === '') return 'is blank (only spaces)';
       return hint
         ? `has an invalid format (expected ${hint.charAt(0).toLowerCase()}${hint.slice(1)})`
         : 'has an invalid format';
@@ -52,19 +53,28 @@ function describe(error: ErrorObject, field: string): string {
  */
 export function validateRecord(record: StudentRecord, line: number): RowError[] | null {
   if (validate(record)) return null;
-  return (validate.errors ?? []).map((error) => {
+  const errors: RowError[] = [];
+  const all = validate.errors ?? [];
+  for (const error of all) {
     const field =
       error.keyword === 'required'
         ? String(error.params.missingProperty)
         : error.keyword === 'additionalProperties'
           ? String(error.params.additionalProperty)
           : error.instancePath.slice(1);
-    return {
+    const value = record[field] ?? '';
+    // An empty name fails both minLength and "not blank": say "is empty" once.
+    const saidEmpty = all.some(
+      (e) => e.keyword === 'minLength' && e.instancePath === error.instancePath,
+    );
+    if (error.keyword === 'pattern' && value === '' && saidEmpty) continue;
+    errors.push({
       line,
       field,
-      value: record[field] ?? '',
-      error: `${field} ${describe(error, field)}`,
+      value,
+      error: `${field} ${describe(error, field, value)}`,
       code: 'SCHEMA',
-    };
-  });
+    });
+  }
+  return errors;
 }

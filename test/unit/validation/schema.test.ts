@@ -78,6 +78,30 @@ describe('Function: validateRecord', () => {
     ]);
   });
 
+  it('says a name or course of only spaces "is blank", and an empty one only "is empty"', () => {
+    // Act
+    const errors = validateRecord({ ...valid, first_name: '   ', last_name: '', course: '\t' }, 4);
+
+    // Assess
+    expect(errors).toEqual([
+      {
+        line: 4,
+        field: 'first_name',
+        value: '   ',
+        error: 'first_name is blank (only spaces)',
+        code: 'SCHEMA',
+      },
+      { line: 4, field: 'last_name', value: '', error: 'last_name is empty', code: 'SCHEMA' },
+      {
+        line: 4,
+        field: 'course',
+        value: '\t',
+        error: 'course is blank (only spaces)',
+        code: 'SCHEMA',
+      },
+    ]);
+  });
+
   it('says a value over its maxLength "is too long" with the limit', () => {
     // Act
     const errors = validateRecord(
