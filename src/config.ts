@@ -23,7 +23,7 @@ export interface Config {
   continuationMarginMs: number;
   /** How often a long file logs its progress. */
   progressIntervalMs: number;
-  /** The function that continues long files: this one (set by Lambda) unless named; none means no continuation. */
+  /** This function's name (set by Lambda): long files continue in it; none means no continuation. */
   functionName: string | undefined;
 }
 
@@ -110,8 +110,7 @@ export function loadConfig(env: Env = process.env): Config {
       100,
       3_600_000,
     ),
-    functionName:
-      optional(env, 'CONTINUATION_FUNCTION_NAME') ?? optional(env, 'AWS_LAMBDA_FUNCTION_NAME'),
+    functionName: optional(env, 'AWS_LAMBDA_FUNCTION_NAME'),
   };
   // A file moved into the bucket it came from would trigger the function again, forever.
   for (const [name, bucket] of [

@@ -10,15 +10,20 @@ import type { BatchEvent, BatchResponse, BatchTaskResult } from '../batch/types.
 import { createClients } from '../clients.ts';
 import { type Config, loadConfig } from '../config.ts';
 import { logger, metrics, recordOutcome } from '../observability.ts';
+import {
+  type ContinuationEvent,
+  isContinuationEvent,
+  processContinuation,
+} from '../pipeline/continuation.ts';
 import { createIngestOnce, type IngestOnce } from '../pipeline/ingestOnce.ts';
 import type { IngestOutcome } from '../types.ts';
 
 // Cold start: a missing setting fails here, naming the variable, before any event is touched.
 const config = loadConfig();
 const clients = createClients(config);
-// A file too long for one invocation goes on in CONTINUATION_FUNCTION_NAME (the ingest function);
-// this task then answers Succeeded with a CONTINUED result; that function's logs (and summary,
-// with notify) tell how the file ended.
+// A file too long for one invocation goes on in a new invocation of this function (a continuation
+// event); the task answers Succeeded with a CONTINUED result, and the logs (and the summary, with
+// notify) tell how the file ended.
 const ingestOnce = createIngestOnce({ clients, config });
 
 /**
@@ -71,16 +76,30 @@ export async function processBatchEvent(
   };
 }
 
+/** A batch invocation gets its task results; a continuation (asynchronous) gets nothing. */
+type BatchHandler = {
+  (event: BatchEvent, context: Context): Promise<BatchResponse>;
+  (event: ContinuationEvent, context: Context): Promise<undefined>;
+};
+
 /** The middy-wrapped Lambda handler around an ingest function (tests pass one with their own clients). */
 export function createHandler(ingest: IngestOnce, defaults: Pick<Config, 'errorPolicy'>) {
-  return (
-    middy<BatchEvent, BatchResponse, Error, Context>()
-      .use(injectLambdaContext(logger, { resetKeys: true }))
-      .use(logMetrics(metrics))
-      // URL-decodes tasks[].s3Key (`+` is a space, `%2B` a plus), once, before the handler runs.
-      .use(eventNormalizer())
-      .handler((event, context) => processBatchEvent(event, context, ingest, defaults))
-  );
+  const instance = middy<
+    BatchEvent | ContinuationEvent,
+    BatchResponse | undefined,
+    Error,
+    Context
+  >()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics))
+    // URL-decodes tasks[].s3Key (`+` is a space, `%2B` a plus), once, before the handler runs.
+    .use(eventNormalizer())
+    .handler(async (event, context) => {
+      if (!isContinuationEvent(event)) return processBatchEvent(event, context, ingest, defaults);
+      await processContinuation(event, context, ingest);
+      return undefined;
+    });
+  return instance as BatchHandler & typeof instance;
 }
 
 export const handler = createHandler(ingestOnce, config);

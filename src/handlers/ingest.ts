@@ -7,7 +7,11 @@ import type { Context, S3Event, S3EventRecord } from 'aws-lambda';
 import { createClients } from '../clients.ts';
 import { loadConfig } from '../config.ts';
 import { logger, metrics, recordOutcome } from '../observability.ts';
-import { type ContinuationEvent, isContinuationEvent } from '../pipeline/continuation.ts';
+import {
+  type ContinuationEvent,
+  isContinuationEvent,
+  processContinuation,
+} from '../pipeline/continuation.ts';
 import { createIngestOnce, type IngestOnce } from '../pipeline/ingestOnce.ts';
 import type { UploadRef } from '../types.ts';
 
@@ -67,21 +71,6 @@ export async function processS3Event(
     }
   }
   if (failures.length > 0) throw failures[0];
-}
-
-/** Goes on with a long file where the previous invocation stopped (the checkpoint is in the ledger). */
-export async function processContinuation(
-  event: ContinuationEvent,
-  lambda: Context,
-  ingest: IngestOnce,
-): Promise<void> {
-  const { upload } = event;
-  logger.appendKeys({ bucket: upload.bucket, key: upload.key, part: event.part });
-  try {
-    recordOutcome(upload, await ingest(upload, lambda, event.options, event.part));
-  } finally {
-    logger.removeKeys(['bucket', 'key', 'part']);
-  }
 }
 
 /** The middy-wrapped Lambda handler around an ingest function (tests pass one with their own clients). */

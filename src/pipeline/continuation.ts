@@ -1,8 +1,11 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import type { Context } from 'aws-lambda';
 import { InfrastructureError } from '../errors.ts';
 import { isTransient } from '../retry.ts';
 import type { UploadRef } from '../types.ts';
+import { logger, recordOutcome } from '../observability.ts';
 import type { IngestOptions } from './ingestObject.ts';
+import type { IngestOnce } from './ingestOnce.ts';
 
 export const CONTINUATION_SOURCE = 's3-csv-ingest.continuation';
 
@@ -44,5 +47,23 @@ export async function invokeContinuation(
         transient: isTransient(error),
       },
     );
+  }
+}
+
+/**
+ * Goes on with a long file where the previous invocation stopped (the checkpoint is in the
+ * ledger). Both handlers accept these events: a function always continues its own files.
+ */
+export async function processContinuation(
+  event: ContinuationEvent,
+  lambda: Context,
+  ingest: IngestOnce,
+): Promise<void> {
+  const { upload } = event;
+  logger.appendKeys({ bucket: upload.bucket, key: upload.key, part: event.part });
+  try {
+    recordOutcome(upload, await ingest(upload, lambda, event.options, event.part));
+  } finally {
+    logger.removeKeys(['bucket', 'key', 'part']);
   }
 }

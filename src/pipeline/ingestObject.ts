@@ -362,6 +362,14 @@ export async function ingestObject(
   }
   if (step.stage === 'COPIED') {
     if (result.destination) await deleteObject(clients.s3, exact);
+    if (
+      result.status === 'SUCCEEDED' &&
+      result.destination &&
+      upload.bucket === config.errorBucket
+    ) {
+      // A file fixed and reprocessed out of the error bucket leaves no stale report behind.
+      await deleteObject(clients.s3, { bucket: config.errorBucket, key: reportKey(upload.key) });
+    }
     await advance('DELETED');
   }
   if (step.stage === 'DELETED') {

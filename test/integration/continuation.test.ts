@@ -173,7 +173,7 @@ describe('Continuation: files longer than one invocation', () => {
     expect(await exists(stack.names.error, 'long/split.errors.csv.part-00001')).toBe(false);
     expect(await exists(stack.names.inbound, 'long/split.csv')).toBe(false);
     expect(await exists(stack.names.error, 'long/split.csv')).toBe(true);
-  }, 240_000);
+  }, 600_000);
 
   it('loses no row and counts right when the third part crashes and is redelivered', async () => {
     // Prepare
@@ -211,5 +211,69 @@ describe('Continuation: files longer than one invocation', () => {
       }),
     ]);
     expect((await tableFor('crash')).size).toBe(11_988);
+  }, 120_000);
+
+  it('continues a long file of an S3 Batch Operations job in the batch function, to one summary', async () => {
+    // Prepare
+    const { createHandler: createBatchHandler } = await import(
+      '../../src/handlers/batchOperations.ts'
+    );
+    const config = loadConfig(stack.env);
+    const batch = createBatchHandler(
+      createIngestOnce({ clients: createClients(config), config }),
+      config,
+    );
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: stack.names.inbound,
+        Key: 'long/batch job.csv',
+        Body: bigCsv(3_000, 'batch'),
+      }),
+    );
+    const seen = stack.lambda.invocations.length;
+
+    // Act
+    const response = await batch(
+      {
+        invocationSchemaVersion: '2.0',
+        invocationId: 'invocation-1',
+        job: { id: 'job-long', userArguments: { move: 'true', notify: 'true' } },
+        tasks: [
+          {
+            taskId: 'task-1',
+            s3Bucket: stack.names.inbound,
+            s3Key: 'long/batch+job.csv',
+            s3VersionId: null,
+          },
+        ],
+      },
+      rowBudget(4),
+    );
+    let parts = 0;
+    while (stack.lambda.invocations.length > seen + parts) {
+      const next = JSON.parse(
+        stack.lambda.invocations[seen + parts]?.payload ?? 'null',
+      ) as ContinuationEvent;
+      parts++;
+      expect(await batch(next, rowBudget(4))).toBeUndefined();
+    }
+
+    // Assess
+    expect(response.results).toEqual([
+      expect.objectContaining({
+        taskId: 'task-1',
+        resultCode: 'Succeeded',
+        resultString: expect.stringMatching(/^CONTINUED/),
+      }),
+    ]);
+    expect(parts).toBeGreaterThanOrEqual(2);
+    expect(summariesFor('long/batch job.csv')).toEqual([
+      expect.objectContaining({
+        status: 'PARTIAL',
+        rows: { total: 3_000, written: 2_997, rejected: 3, duplicates: 0 },
+      }),
+    ]);
+    expect(await exists(stack.names.error, 'long/batch job.csv')).toBe(true);
+    expect(await exists(stack.names.inbound, 'long/batch job.csv')).toBe(false);
   }, 120_000);
 });

@@ -64,9 +64,13 @@ describe('Function: ingestObject (reprocessing the error bucket)', () => {
     expect(await exists(stack.names.error, 'rerun/still-bad.errors.csv')).toBe(true);
   });
 
-  it('moves a file that now loads cleanly from the error bucket to the archive', async () => {
+  it('moves a file that now loads cleanly from the error bucket to the archive, with its old report gone', async () => {
     // Prepare
     await putError('rerun/fixed.csv', `${HEADER}\nR00001,Jo,Doe,Rerun course\n`);
+    await putError(
+      'rerun/fixed.errors.csv',
+      'line,field,value,error\n2,student_id,bad,old problem\n',
+    );
 
     // Act
     const outcome = await ingestObject(
@@ -84,6 +88,7 @@ describe('Function: ingestObject (reprocessing the error bucket)', () => {
     });
     expect(await exists(stack.names.error, 'rerun/fixed.csv')).toBe(false);
     expect(await exists(stack.names.archive, 'rerun/fixed.csv')).toBe(true);
+    expect(await exists(stack.names.error, 'rerun/fixed.errors.csv')).toBe(false);
   });
 
   it('leaves a file reprocessed from the archive in the archive, even when it now fails', async () => {
