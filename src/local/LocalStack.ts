@@ -9,6 +9,7 @@ import {
   DynamoDBClient,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import type { S3Event } from 'aws-lambda';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
@@ -131,6 +132,19 @@ export class LocalStack {
       ERROR_BUCKET: this.names.error,
       TOPIC_ARN: this.topicArn,
     };
+  }
+
+  /** An S3 client for this stack's s3rver, as a person with the AWS CLI would use it. */
+  public s3Client(): S3Client {
+    return new S3Client({
+      endpoint: this.endpoints.s3,
+      forcePathStyle: true,
+      region: 'us-east-1',
+      credentials: {
+        accessKeyId: LOCAL_CREDENTIALS.AWS_ACCESS_KEY_ID,
+        secretAccessKey: LOCAL_CREDENTIALS.AWS_SECRET_ACCESS_KEY,
+      },
+    });
   }
 
   public get summaries(): PublishedMessage[] {

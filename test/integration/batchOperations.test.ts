@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ import { writeManifest } from '../../src/batch/writeManifest.ts';
 import { createClients } from '../../src/clients.ts';
 import { loadConfig } from '../../src/config.ts';
 import { lambdaContext } from '../../src/local/lambdaContext.ts';
-import { encodeEventKey, LOCAL_CREDENTIALS, LocalStack } from '../../src/local/LocalStack.ts';
+import { encodeEventKey, LocalStack } from '../../src/local/LocalStack.ts';
 import type { Clients } from '../../src/pipeline/ingestObject.ts';
 import { createIngestOnce } from '../../src/pipeline/ingestOnce.ts';
 
@@ -34,15 +34,7 @@ beforeAll(async () => {
   ({ handler, createHandler } = await import('../../src/handlers/batchOperations.ts'));
   ({ main: backfill } = await import('../../scripts/backfill.ts'));
   clients = createClients(loadConfig(stack.env));
-  s3 = new S3Client({
-    endpoint: stack.endpoints.s3,
-    forcePathStyle: true,
-    region: 'us-east-1',
-    credentials: {
-      accessKeyId: LOCAL_CREDENTIALS.AWS_ACCESS_KEY_ID,
-      secretAccessKey: LOCAL_CREDENTIALS.AWS_SECRET_ACCESS_KEY,
-    },
-  });
+  s3 = stack.s3Client();
 });
 
 afterAll(async () => {

@@ -2,7 +2,7 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
-  S3Client,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, S3Event } from 'aws-lambda';
@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClients } from '../../src/clients.ts';
 import { loadConfig } from '../../src/config.ts';
 import { lambdaContext } from '../../src/local/lambdaContext.ts';
-import { LOCAL_CREDENTIALS, LocalStack } from '../../src/local/LocalStack.ts';
+import { LocalStack } from '../../src/local/LocalStack.ts';
 import { type ContinuationEvent, isContinuationEvent } from '../../src/pipeline/continuation.ts';
 import type { Clients } from '../../src/pipeline/ingestObject.ts';
 import { createIngestOnce } from '../../src/pipeline/ingestOnce.ts';
@@ -30,15 +30,7 @@ beforeAll(async () => {
   Object.assign(process.env, stack.env);
   ({ createHandler } = await import('../../src/handlers/ingest.ts'));
   clients = createClients(loadConfig(stack.env));
-  s3 = new S3Client({
-    endpoint: stack.endpoints.s3,
-    forcePathStyle: true,
-    region: 'us-east-1',
-    credentials: {
-      accessKeyId: LOCAL_CREDENTIALS.AWS_ACCESS_KEY_ID,
-      secretAccessKey: LOCAL_CREDENTIALS.AWS_SECRET_ACCESS_KEY,
-    },
-  });
+  s3 = stack.s3Client();
 }, 120_000);
 
 afterAll(async () => {

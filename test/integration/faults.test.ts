@@ -1,4 +1,4 @@
-import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { S3Event } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,7 +6,7 @@ import { createClients } from '../../src/clients.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { InfrastructureError } from '../../src/errors.ts';
 import { lambdaContext } from '../../src/local/lambdaContext.ts';
-import { LOCAL_CREDENTIALS, LocalStack } from '../../src/local/LocalStack.ts';
+import { LocalStack } from '../../src/local/LocalStack.ts';
 import type { Clients } from '../../src/pipeline/ingestObject.ts';
 import { createIngestOnce } from '../../src/pipeline/ingestOnce.ts';
 import type { RetryBudget } from '../../src/retry.ts';
@@ -27,15 +27,7 @@ beforeAll(async () => {
   });
   Object.assign(process.env, stack.env);
   ({ createHandler } = await import('../../src/handlers/ingest.ts'));
-  s3 = new S3Client({
-    endpoint: stack.endpoints.s3,
-    forcePathStyle: true,
-    region: 'us-east-1',
-    credentials: {
-      accessKeyId: LOCAL_CREDENTIALS.AWS_ACCESS_KEY_ID,
-      secretAccessKey: LOCAL_CREDENTIALS.AWS_SECRET_ACCESS_KEY,
-    },
-  });
+  s3 = stack.s3Client();
 });
 
 afterAll(async () => {

@@ -1,9 +1,9 @@
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClients } from '../../src/clients.ts';
 import { loadConfig } from '../../src/config.ts';
-import { LOCAL_CREDENTIALS, LocalStack } from '../../src/local/LocalStack.ts';
+import { LocalStack } from '../../src/local/LocalStack.ts';
 import { type Clients, ingestObject } from '../../src/pipeline/ingestObject.ts';
 import type { IngestResult } from '../../src/types.ts';
 
@@ -16,15 +16,7 @@ beforeAll(async () => {
   stack = await LocalStack.start();
   Object.assign(process.env, stack.env);
   clients = createClients(loadConfig(stack.env));
-  s3 = new S3Client({
-    endpoint: stack.endpoints.s3,
-    forcePathStyle: true,
-    region: 'us-east-1',
-    credentials: {
-      accessKeyId: LOCAL_CREDENTIALS.AWS_ACCESS_KEY_ID,
-      secretAccessKey: LOCAL_CREDENTIALS.AWS_SECRET_ACCESS_KEY,
-    },
-  });
+  s3 = stack.s3Client();
 });
 
 afterAll(async () => {

@@ -1,8 +1,8 @@
-import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClients } from '../../src/clients.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
-import { LOCAL_CREDENTIALS, LocalStack } from '../../src/local/LocalStack.ts';
+import { LocalStack } from '../../src/local/LocalStack.ts';
 import { type Clients, ingestObject } from '../../src/pipeline/ingestObject.ts';
 
 const HEADER = 'student_id,first_name,last_name,course';
@@ -16,15 +16,7 @@ beforeAll(async () => {
   Object.assign(process.env, stack.env);
   config = loadConfig(stack.env);
   clients = createClients(config);
-  s3 = new S3Client({
-    endpoint: stack.endpoints.s3,
-    forcePathStyle: true,
-    region: 'us-east-1',
-    credentials: {
-      accessKeyId: LOCAL_CREDENTIALS.AWS_ACCESS_KEY_ID,
-      secretAccessKey: LOCAL_CREDENTIALS.AWS_SECRET_ACCESS_KEY,
-    },
-  });
+  s3 = stack.s3Client();
 });
 
 afterAll(async () => {

@@ -4,7 +4,7 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
-  S3Client,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
@@ -71,12 +71,7 @@ export class IngestStack {
     const stack = await LocalStack.start();
     Object.assign(process.env, stack.env);
     const { handler } = (await import('../../src/handlers/ingest.ts')) as { handler: Handler };
-    const s3 = new S3Client({
-      endpoint: stack.endpoints.s3,
-      forcePathStyle: true,
-      region: 'us-east-1',
-      credentials,
-    });
+    const s3 = stack.s3Client();
     const ddb = DynamoDBDocumentClient.from(
       new DynamoDBClient({ endpoint: stack.endpoints.dynamodb, region: 'us-east-1', credentials }),
     );
