@@ -1,4 +1,4 @@
-import { type CsvError, type InfoRecord, type Options, type Parser, parse } from 'csv-parse';
+import { type CsvError, type Options, Parser } from 'csv-parse';
 import { FileProblem } from '../errors.ts';
 
 /** A record as read: its fields, the line it starts on, and where the next record starts. */
@@ -34,6 +34,47 @@ function countNewlines(fields: string[]): number {
 }
 
 /**
+ * Stamps each record with where it starts and ends as csv-parse pushes it, when its live `info`
+ * counters describe exactly that record. (An `on_record` hook would see the same numbers, but
+ * csv-parse builds two fresh copies of its whole `info` object per record to call it: that
+ * doubled the cost of parsing.)
+ */
+class RowParser extends Parser {
+  private nextLine: number;
+  private emptyLinesSeen = 0;
+
+  public constructor(
+    options: Options,
+    private readonly startOffset: number,
+    startLine: number,
+  ) {
+    super(options);
+    this.nextLine = startLine;
+  }
+
+  public override push(record: unknown, encoding?: BufferEncoding): boolean {
+    if (record === null) return super.push(record, encoding);
+    const fields = record as string[];
+    // csv-parse counts a CRLF inside quotes as two lines; counting ourselves stays exact.
+    const line = this.nextRecordLine();
+    this.emptyLinesSeen = this.info.empty_lines;
+    this.nextLine = line + countNewlines(fields) + 1;
+    const row: RawRow = {
+      fields,
+      line,
+      end: this.startOffset + this.info.bytes,
+      nextLine: this.nextLine,
+    };
+    return super.push(row, encoding);
+  }
+
+  /** Records are parsed ahead of the reader, so this is where an unterminated record began. */
+  public nextRecordLine(): number {
+    return this.nextLine + (this.info.empty_lines - this.emptyLinesSeen);
+  }
+}
+
+/**
  * csv-parse in array mode (its fastest) with the dialect users send: optional BOM, CRLF or LF,
  * quoted fields with commas, doubled quotes and line breaks. Each record carries the line it
  * starts on, so a rejected row can be found in an editor, and the byte offset past it, so a
@@ -43,32 +84,20 @@ function countNewlines(fields: string[]): number {
 export type CsvParser = Parser & { nextRecordLine: () => number };
 
 export function createCsvParser(options: CsvParserOptions = {}): CsvParser {
-  const startOffset = options.startOffset ?? 0;
-  let nextLine = options.startLine ?? 1;
-  let emptyLinesSeen = 0;
-  const parserOptions: Options<RawRow, string[]> = {
-    bom: true,
-    // Both, always: csv-parse otherwise guesses from the first record, and a file that mixes
-    // them (rows appended by another editor) would keep a stray CR in the last field.
-    record_delimiter: ['\r\n', '\n'],
-    relax_column_count: true,
-    relax_quotes: true,
-    skip_empty_lines: true,
-    max_record_size: MAX_RECORD_SIZE,
-    on_record: (fields: string[], context: InfoRecord): RawRow => {
-      // csv-parse counts a CRLF inside quotes as two lines; counting ourselves stays exact.
-      const line = nextLine + (context.empty_lines - emptyLinesSeen);
-      emptyLinesSeen = context.empty_lines;
-      nextLine = line + countNewlines(fields) + 1;
-      return { fields, line, end: startOffset + context.bytes, nextLine };
+  return new RowParser(
+    {
+      bom: true,
+      // Both, always: csv-parse otherwise guesses from the first record, and a file that mixes
+      // them (rows appended by another editor) would keep a stray CR in the last field.
+      record_delimiter: ['\r\n', '\n'],
+      relax_column_count: true,
+      relax_quotes: true,
+      skip_empty_lines: true,
+      max_record_size: MAX_RECORD_SIZE,
     },
-  };
-  // csv-parse's typings tie on_record's output to `columns`; array mode with on_record is valid.
-  const parser = parse(parserOptions as unknown as Options);
-  // Records are parsed ahead of the reader, so this is where an unterminated record began.
-  return Object.assign(parser, {
-    nextRecordLine: () => nextLine + (parser.info.empty_lines - emptyLinesSeen),
-  });
+    options.startOffset ?? 0,
+    options.startLine ?? 1,
+  );
 }
 
 /** Maps csv-parse's error codes to a file problem a person can act on. */
