@@ -26,6 +26,8 @@ export type ScenarioName =
   | 'parser'
   /** b. loadRows with a writer whose client answers at once: all CPU, no network. */
   | 'cpu'
+  /** b′. loadRows without a writer (the strict policy's first pass): b minus the SDK. */
+  | 'validate'
   /** c and e. loadRows over HTTP with the production client settings. */
   | 'load'
   /** d. Whole file in memory, csv-parse/sync, one PutItem at a time. */
@@ -110,13 +112,17 @@ async function runParser(input: ScenarioInput): Promise<number> {
   return countParsed(parser);
 }
 
-async function runLoad(input: ScenarioInput, discard: boolean): Promise<number> {
+async function runLoad(
+  input: ScenarioInput,
+  transport: 'http' | 'discard' | 'none',
+): Promise<number> {
   const config = configFor(input);
-  const ddb = discard ? discardingDocumentClient(config) : createClients(config).ddb;
-  const writer = new BatchWriter(ddb, {
-    tableName: config.tableName,
-    concurrency: config.writeConcurrency,
-  });
+  const ddb =
+    transport === 'discard' ? discardingDocumentClient(config) : createClients(config).ddb;
+  const writer =
+    transport === 'none'
+      ? null
+      : new BatchWriter(ddb, { tableName: config.tableName, concurrency: config.writeConcurrency });
   const result = await loadRows(createReadStream(input.file), {
     writer,
     report: unusedReport(),
@@ -125,7 +131,7 @@ async function runLoad(input: ScenarioInput, discard: boolean): Promise<number> 
   if (result.fileError || result.rows.rejected > 0 || result.rows.duplicates > 0) {
     throw new Error(`The benchmark file did not load cleanly: ${JSON.stringify(result)}`);
   }
-  if (writer.stats.itemsWritten !== result.rows.written) {
+  if (writer && writer.stats.itemsWritten !== result.rows.written) {
     throw new Error(`Wrote ${writer.stats.itemsWritten} of ${result.rows.written} rows`);
   }
   return result.rows.total;
@@ -200,10 +206,13 @@ async function main(): Promise<void> {
       rows = await runParser(input);
       break;
     case 'cpu':
-      rows = await runLoad(input, true);
+      rows = await runLoad(input, 'discard');
+      break;
+    case 'validate':
+      rows = await runLoad(input, 'none');
       break;
     case 'load':
-      rows = await runLoad(input, false);
+      rows = await runLoad(input, 'http');
       break;
     case 'naive':
       rows = await runNaive(input);
