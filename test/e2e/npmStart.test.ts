@@ -1,0 +1,108 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findOnPath } from '../support/startMoto.ts';
+
+/*
+ * What the README promises: `npm start` prints a command that, pasted into a fresh shell with no
+ * AWS configuration, drops the sample file into the local inbound bucket; the summary is printed
+ * and the rows are in the table. This runs the real start script and the real AWS CLI.
+ */
+const run = promisify(execFile);
+const awsMissing = findOnPath('aws') === null;
+if (awsMissing && process.env.CI !== 'true') {
+  console.warn('Skipping test/e2e/npmStart.test.ts: the AWS CLI (aws) is not on PATH.');
+}
+
+let child: ChildProcess | undefined;
+let output = '';
+let home = '';
+
+/** Resolves once the start script's output matches, or fails with what it printed. */
+function waitFor(pattern: RegExp, timeoutMs = 60_000): Promise<RegExpMatchArray> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const timer = setInterval(() => {
+      const match = output.match(pattern);
+      if (match) {
+        clearInterval(timer);
+        resolve(match);
+      } else if (Date.now() - started > timeoutMs || child?.exitCode !== null) {
+        clearInterval(timer);
+        reject(new Error(`npm start never printed ${pattern}; it printed:\n${output}`));
+      }
+    }, 100);
+  });
+}
+
+/** A shell as a new user has it: PATH only, an empty home, no AWS_* variables. */
+async function freshShell(command: string): Promise<string> {
+  const { stdout } = await run('bash', ['-c', command], {
+    cwd: process.cwd(),
+    env: { PATH: process.env.PATH ?? '', HOME: home },
+    timeout: 60_000,
+  });
+  return stdout;
+}
+
+describe.skipIf(awsMissing && process.env.CI !== 'true')('npm start', () => {
+  beforeAll(async () => {
+    home = await mkdtemp(join(tmpdir(), 'fresh-home-'));
+    // Port 0 everywhere: free ports, so this can run beside a developer's own `npm start`.
+    child = spawn(process.execPath, ['--import', 'tsx', 'src/local/start.ts'], {
+      env: {
+        PATH: process.env.PATH,
+        HOME: home,
+        LOCAL_S3_PORT: '0',
+        LOCAL_DYNAMODB_PORT: '0',
+        LOCAL_SNS_PORT: '0',
+        LOCAL_LAMBDA_PORT: '0',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    await waitFor(/Summaries are printed below/);
+  }, 90_000);
+
+  afterAll(async () => {
+    child?.kill('SIGTERM');
+    if (home) await rm(home, { recursive: true, force: true });
+  });
+
+  it('prints a copy-paste command that loads the sample file, then the summary', async () => {
+    // Prepare
+    const [copy] = output.match(/^ {2}AWS_ACCESS_KEY_ID=\S+ .* s3 cp \S+ s3:\/\/\S+$/m) ?? [];
+    const [scan] =
+      output.match(/^ {2}AWS_ACCESS_KEY_ID=\S+ .* dynamodb scan --table-name \S+$/m) ?? [];
+    expect(copy).toBeDefined();
+    expect(scan).toBeDefined();
+
+    // Act: exactly what a person pastes
+    await freshShell(copy ?? '');
+    await waitFor(/SNS summary ━━ \[SUCCEEDED\] students\.csv: 5 rows loaded/);
+    const table = JSON.parse(await freshShell(`${scan} --output json`)) as {
+      Count: number;
+      Items: { student_id: { S: string } }[];
+    };
+
+    // Assess
+    expect(output).toMatch(/Status: SUCCEEDED\nFile: {3}s3:\/\/inbound\/students\.csv/);
+    expect(output).toContain('The file is now at s3://archive/students.csv');
+    expect(table.Count).toBe(5);
+    expect(table.Items.map((item) => item.student_id.S).sort()).toEqual([
+      'A10001',
+      'A10002',
+      'A10003',
+      'A10004',
+      'A10005',
+    ]);
+  }, 120_000);
+});
