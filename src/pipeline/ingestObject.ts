@@ -340,6 +340,9 @@ export async function ingestObject(
     await ledger?.save(upload, step);
   } else {
     step = progress;
+    // Every step was done before: a late redelivery, after Powertools forgot it.
+    if (step.stage === 'PUBLISHED')
+      return { kind: 'processed', result: step.result, replayed: true };
   }
   const advance = async (stage: 'COPIED' | 'DELETED' | 'PUBLISHED'): Promise<void> => {
     step = { ...step, stage };

@@ -1,5 +1,5 @@
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { S3Event } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClients } from '../../src/clients.ts';
@@ -8,7 +8,7 @@ import { InfrastructureError } from '../../src/errors.ts';
 import { lambdaContext } from '../../src/local/lambdaContext.ts';
 import { LocalStack } from '../../src/local/LocalStack.ts';
 import type { Clients } from '../../src/pipeline/ingestObject.ts';
-import { createIngestOnce } from '../../src/pipeline/ingestOnce.ts';
+import { createIngestOnce, type IngestOnce } from '../../src/pipeline/ingestOnce.ts';
 import type { RetryBudget } from '../../src/retry.ts';
 import { crashAfterBatches, failNext, injectDynamoFaults } from '../support/faults.ts';
 
@@ -40,6 +40,7 @@ function pipeline(budget: Partial<RetryBudget> = {}): {
   clients: Clients;
   config: Config;
   handler: ReturnType<typeof createHandler>;
+  ingest: IngestOnce;
 } {
   const config = loadConfig(stack.env);
   const clients = createClients(config);
@@ -48,7 +49,7 @@ function pipeline(budget: Partial<RetryBudget> = {}): {
     config,
     retryBudget: { baseDelayMs: 2, maxDelayMs: 20, safetyMarginMs: 0, ...budget },
   });
-  return { clients, config, handler: createHandler(ingest) };
+  return { clients, config, handler: createHandler(ingest), ingest };
 }
 
 /** `rows` valid rows whose course names are unique to `tag`, plus `bad` invalid ones. */
@@ -277,6 +278,42 @@ describe('Faults: duplicate deliveries', () => {
         rows: { total: 200, written: 200, rejected: 0, duplicates: 0 },
       }),
     ]);
+  });
+
+  it('ignores a redelivery that comes after Powertools has forgotten the upload (the progress ledger has not)', async () => {
+    // Prepare
+    const { clients, config, handler, ingest } = pipeline();
+    const event = await upload('faults/late.csv', csv('late', 3));
+    await handler(copy(event), lambdaContext());
+    // Powertools' records expire after a day; the progress ledger keeps a week.
+    const ledger = await clients.ddb.send(new ScanCommand({ TableName: config.idempotencyTable }));
+    for (const item of ledger.Items ?? []) {
+      if (String(item.id).startsWith('s3-csv-ingest#')) {
+        await clients.ddb.send(
+          new DeleteCommand({ TableName: config.idempotencyTable, Key: { id: item.id } }),
+        );
+      }
+    }
+
+    // Act
+    const outcome = await ingest(
+      {
+        bucket: stack.names.inbound,
+        key: 'faults/late.csv',
+        sequencer: event.Records[0]?.s3.object.sequencer,
+        eTag: event.Records[0]?.s3.object.eTag,
+      },
+      lambdaContext(),
+    );
+
+    // Assess: a no-op, marked as a replay so logs and metrics do not count it twice
+    expect(outcome).toMatchObject({
+      kind: 'processed',
+      replayed: true,
+      result: { status: 'SUCCEEDED' },
+    });
+    expect(summariesFor('faults/late.csv')).toHaveLength(1);
+    expect(await whereIs('faults/late.csv')).toEqual([stack.names.archive]);
   });
 
   it('processes a deliberate re-upload of the same name again', async () => {
