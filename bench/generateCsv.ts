@@ -6,6 +6,8 @@ export interface GenerateOptions {
   rows: number;
   /** Windows line endings (Excel's "CSV UTF-8" save). */
   crlf?: boolean;
+  /** First student number: a warm-up file gets its own keys, apart from every measured file. */
+  firstStudent?: number;
 }
 
 /** Bumped whenever the generated content changes, so cached files are rebuilt. */
@@ -104,8 +106,8 @@ function random(seed: number): () => number {
 }
 
 /** Four enrolments per student, every (student_id, course) pair distinct. */
-function row(index: number, next: () => number): string {
-  const student = Math.floor(index / 4);
+function row(index: number, firstStudent: number, next: () => number): string {
+  const student = firstStudent + Math.floor(index / 4);
   // Spread the ids over the letters instead of counting up from A00000 (7919 is coprime with
   // 2,600,000, so the mapping is one-to-one).
   const id = (student * 7919 + 12345) % 2_600_000;
@@ -140,7 +142,7 @@ export async function generateCsv(path: string, options: GenerateOptions): Promi
   const out = createWriteStream(temporary);
   let chunk = `student_id,first_name,last_name,course${eol}`;
   for (let i = 0; i < options.rows; i++) {
-    chunk += row(i, next) + eol;
+    chunk += row(i, options.firstStudent ?? 0, next) + eol;
     if (chunk.length > 1 << 16) {
       if (!out.write(chunk)) await once(out, 'drain');
       chunk = '';

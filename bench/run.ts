@@ -55,12 +55,14 @@ interface Dataset {
   name: string;
   rows: number;
   crlf: boolean;
+  firstStudent: number;
 }
 
-const dataset = (rows: number, crlf = false): Dataset => ({
-  name: `students-${rows >= 1e6 ? `${rows / 1e6}m` : rows >= 1e3 ? `${rows / 1e3}k` : rows}${crlf ? '-crlf' : ''}`,
+const dataset = (rows: number, crlf = false, prefix = 'students', firstStudent = 0): Dataset => ({
+  name: `${prefix}-${rows >= 1e6 ? `${rows / 1e6}m` : rows >= 1e3 ? `${rows / 1e3}k` : rows}${crlf ? '-crlf' : ''}`,
   rows,
   crlf,
+  firstStudent,
 });
 
 const D10K = dataset(10_000);
@@ -68,10 +70,12 @@ const D100K = dataset(100_000);
 const D1M = dataset(1_000_000);
 const D1M_CRLF = dataset(1_000_000, true);
 const NAIVE = dataset(quick ? 500 : 1_000);
+/** Keys of its own (students from 2,000,000 on), so warming up never pre-fills a measured table. */
+const WARMUP = dataset(quick ? 5_000 : 10_000, false, 'warmup', 2_000_000);
 const DYNALITE = dataset(quick ? 10_000 : 20_000);
-/** Each sweep point gets about the same number of round trips per slot (~2 s of work). */
+/** Each sweep point gets about the same number of round trips per slot (~3-6 s of work). */
 const sweepSet = (c: number) =>
-  dataset(Math.min(quick ? 40_000 : 100_000, c * (quick ? 2_000 : 5_000)));
+  dataset(Math.min(quick ? 40_000 : 150_000, c * (quick ? 2_500 : 8_000)));
 
 interface Job {
   /** a, b, c, d, e: the issue's letters; sweep: the concurrency chart. */
@@ -79,41 +83,64 @@ interface Job {
   key: string;
   label: string;
   data: Dataset;
-  input: Omit<ScenarioInput, 'file'>;
+  input: Omit<ScenarioInput, 'file' | 'warmup'>;
+  warmup?: Dataset;
   server?: 'sink' | 'dynalite';
 }
 
 function plan(): Job[] {
   const jobs: Job[] = [];
   for (const data of [D10K, D100K, D1M, D1M_CRLF]) {
-    const crlf = data.crlf;
+    // Each step adds one stage to the one before, so the CPU per row says what each stage costs.
     jobs.push(
       {
         group: 'a',
         key: `a:${data.name}`,
-        label: 'a. parse floor',
+        label: 'a. csv-parse floor',
         data,
         input: { scenario: 'parse' },
       },
       {
         group: 'a',
-        key: `a2:${data.name}`,
-        label: "a'. our parser",
+        key: `a1:${data.name}`,
+        label: 'a1. our parser',
         data,
         input: { scenario: 'parser' },
       },
-      { group: 'b', key: `b:${data.name}`, label: 'b. CPU path', data, input: { scenario: 'cpu' } },
+      {
+        group: 'b',
+        key: `b1:${data.name}`,
+        label: 'b1. + validate, dedup',
+        data,
+        input: { scenario: 'validate' },
+      },
     );
-    if (!crlf) {
-      jobs.push({
+    // The line endings matter to the parser, not to what follows it: CRLF stops at b1.
+    if (data.crlf) continue;
+    jobs.push(
+      {
+        group: 'b',
+        key: `b2:${data.name}`,
+        label: 'b2. + batch, marshal',
+        data,
+        input: { scenario: 'marshal' },
+      },
+      {
+        group: 'b',
+        key: `b:${data.name}`,
+        label: 'b. + SDK, no network',
+        data,
+        input: { scenario: 'cpu' },
+      },
+      {
         group: 'c',
         key: `c:${data.name}`,
-        label: `c. ${delayMs} ms sink`,
+        label: `c. + HTTP, ${delayMs} ms sink`,
         data,
         input: { scenario: 'load', concurrency },
         server: 'sink',
-      });
-    }
+      },
+    );
   }
   jobs.push(
     {
@@ -130,6 +157,7 @@ function plan(): Job[] {
       label: 'e. dynalite',
       data: DYNALITE,
       input: { scenario: 'load', concurrency },
+      warmup: WARMUP,
       server: 'dynalite',
     },
     {
@@ -138,6 +166,7 @@ function plan(): Job[] {
       label: "e'. dynalite ceiling",
       data: DYNALITE,
       input: { scenario: 'ceiling', concurrency },
+      warmup: WARMUP,
       server: 'dynalite',
     },
   );
@@ -147,7 +176,9 @@ function plan(): Job[] {
       key: `sweep:${c}`,
       label: `c @ concurrency ${c}`,
       data: sweepSet(c),
+      // Short runs: warm the JIT, the SDK and the sockets first, so each point is steady state.
       input: { scenario: 'load', concurrency: c },
+      warmup: WARMUP,
       server: 'sink',
     });
   }
@@ -156,11 +187,11 @@ function plan(): Job[] {
 
 async function ensureData(data: Dataset, manifest: Record<string, unknown>): Promise<string> {
   const path = join(DATA, `${data.name}.csv`);
-  const stamp = `${GENERATOR_VERSION}:${data.rows}:${data.crlf}`;
+  const stamp = `${GENERATOR_VERSION}:${data.rows}:${data.crlf}:${data.firstStudent}`;
   if (manifest[data.name] !== stamp || !existsSync(path)) {
     process.stdout.write(`generating ${relative(ROOT, path)} … `);
     const started = performance.now();
-    await generateCsv(path, { rows: data.rows, crlf: data.crlf });
+    await generateCsv(path, data);
     manifest[data.name] = stamp;
     console.log(`${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
@@ -188,6 +219,8 @@ async function bundle(): Promise<void> {
 
 function runChild(input: ScenarioInput): Promise<ScenarioOutput> {
   const node = [
+    // Only so the child can report its live heap after a full GC at the end.
+    '--expose-gc',
     ...(args.profile ? ['--cpu-prof', `--cpu-prof-dir=${PROFILES}`] : []),
     ...(runner === 'tsx' ? ['--import', 'tsx', join(BENCH, 'scenario.ts')] : [BUNDLE]),
   ];
@@ -226,6 +259,16 @@ function runChild(input: ScenarioInput): Promise<ScenarioOutput> {
 interface Run extends ScenarioOutput {
   rowsPerSecond: number;
   mbPerSecond: number;
+  /** CPU time per row: steadier than wall time when other work shares the cores. */
+  cpuMicrosPerRow: number;
+}
+
+interface Median {
+  rowsPerSecond: number;
+  mbPerSecond: number;
+  cpuMicrosPerRow: number;
+  maxRssMB: number;
+  liveHeapMB: number;
 }
 
 const median = (values: number[]): number => {
@@ -248,8 +291,8 @@ async function main(): Promise<void> {
     : {};
   const jobs = plan();
   const paths = new Map<string, string>();
-  for (const job of jobs) {
-    if (!paths.has(job.data.name)) paths.set(job.data.name, await ensureData(job.data, manifest));
+  for (const data of jobs.flatMap((job) => (job.warmup ? [job.data, job.warmup] : [job.data]))) {
+    if (!paths.has(data.name)) paths.set(data.name, await ensureData(data, manifest));
   }
   await writeFile(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
   if (runner === 'bundle') await bundle();
@@ -265,6 +308,7 @@ async function main(): Promise<void> {
       for (const job of jobs) {
         const path = paths.get(job.data.name) as string;
         const input: ScenarioInput = { ...job.input, file: path, table: TABLE };
+        if (job.warmup) input.warmup = paths.get(job.warmup.name);
         let dynamo: DynaliteServer | null = null;
         if (job.server === 'sink') {
           input.endpoint = sink.url;
@@ -287,9 +331,12 @@ async function main(): Promise<void> {
         const run: Run = {
           ...output,
           ms: round(output.ms, 1),
+          cpuMs: round(output.cpuMs, 1),
           maxRssMB: round(output.maxRssMB, 1),
+          liveHeapMB: round(output.liveHeapMB, 1),
           rowsPerSecond: round(output.rows / seconds),
           mbPerSecond: round(output.bytes / 1e6 / seconds, 2),
+          cpuMicrosPerRow: round((output.cpuMs * 1000) / output.rows, 2),
         };
         runs.set(job.key, [...(runs.get(job.key) ?? []), run]);
         console.log(
@@ -316,8 +363,10 @@ async function main(): Promise<void> {
       median: {
         rowsPerSecond: round(median(list.map((r) => r.rowsPerSecond))),
         mbPerSecond: round(median(list.map((r) => r.mbPerSecond)), 2),
+        cpuMicrosPerRow: round(median(list.map((r) => r.cpuMicrosPerRow)), 2),
         maxRssMB: round(median(list.map((r) => r.maxRssMB)), 1),
-      },
+        liveHeapMB: round(median(list.map((r) => r.liveHeapMB)), 1),
+      } satisfies Median,
     };
   });
   const byKey = new Map(results.map((r) => [r.key, r]));
@@ -325,16 +374,23 @@ async function main(): Promise<void> {
   const ratio = (top: string, bottom: string, field: 'rowsPerSecond' | 'maxRssMB') => {
     const a = byKey.get(top)?.runs ?? [];
     const b = byKey.get(bottom)?.runs ?? [];
-    const pairs = a.map((run, i) => run[field] / (b[i]?.[field] ?? Number.NaN));
-    return pairs.length > 0 ? round(median(pairs), 3) : null;
+    if (a.length === 0 || b.length === 0) return null;
+    return round(median(a.map((run, i) => run[field] / ((b[i] ?? b[0]) as Run)[field])), 3);
   };
   const rate = (key: string) => byKey.get(key)?.median.rowsPerSecond ?? null;
   const rss = (key: string) => byKey.get(key)?.median.maxRssMB ?? null;
 
   const ratios = {
     cpuOverParseFloor1m: ratio(`b:${D1M.name}`, `a:${D1M.name}`, 'rowsPerSecond'),
-    cpuOverParseFloor1mCrlf: ratio(`b:${D1M_CRLF.name}`, `a:${D1M_CRLF.name}`, 'rowsPerSecond'),
-    ourParserOverParseFloor1m: ratio(`a2:${D1M.name}`, `a:${D1M.name}`, 'rowsPerSecond'),
+    marshalPathOverParseFloor1m: ratio(`b2:${D1M.name}`, `a:${D1M.name}`, 'rowsPerSecond'),
+    validatePathOverParseFloor1m: ratio(`b1:${D1M.name}`, `a:${D1M.name}`, 'rowsPerSecond'),
+    validatePathOverParseFloor1mCrlf: ratio(
+      `b1:${D1M_CRLF.name}`,
+      `a:${D1M_CRLF.name}`,
+      'rowsPerSecond',
+    ),
+    ourParserOverParseFloor1m: ratio(`a1:${D1M.name}`, `a:${D1M.name}`, 'rowsPerSecond'),
+    sinkOverCpu1m: ratio(`c:${D1M.name}`, `b:${D1M.name}`, 'rowsPerSecond'),
     sinkOverNaive: ratio(`c:${D1M.name}`, `d:${NAIVE.name}`, 'rowsPerSecond'),
     dynaliteOverCeiling: ratio(`e:${DYNALITE.name}`, `e0:${DYNALITE.name}`, 'rowsPerSecond'),
     rssSink1mOver10k: ratio(`c:${D1M.name}`, `c:${D10K.name}`, 'maxRssMB'),
@@ -360,7 +416,18 @@ async function main(): Promise<void> {
     target(`${name}: peak RSS 1M rows (MB)`, rss(key), '<', 200),
   ];
   const targets: Target[] = [
-    target('b/a: CPU path over parse floor (1M rows)', ratios.cpuOverParseFloor1m, '>=', 0.7),
+    target(
+      'b/a: CPU path through the SDK (serialise, sign; no network) over the csv-parse floor, 1M rows',
+      ratios.cpuOverParseFloor1m,
+      '>=',
+      0.7,
+    ),
+    target(
+      "b2/a: CPU path to marshalled batches (the issue's b) over the csv-parse floor, 1M rows",
+      ratios.marshalPathOverParseFloor1m,
+      '>=',
+      0.7,
+    ),
     target(
       `c: rows/s into the ${delayMs} ms sink at the default concurrency ${concurrency} (1M rows)`,
       rate(`c:${D1M.name}`),
@@ -374,8 +441,8 @@ async function main(): Promise<void> {
       '>=',
       0.85,
     ),
+    // The whole pipeline over real HTTP is what runs in Lambda: the memory target is judged there.
     ...rssLimit('c', `c:${D1M.name}`, ratios.rssSink1mOver10k),
-    ...rssLimit('b', `b:${D1M.name}`, ratios.rssCpu1mOver10k),
   ].filter((t) => t.value !== null);
 
   const sweep: ConcurrencyPoint[] = SWEEP.flatMap((c) => {
@@ -450,13 +517,7 @@ async function main(): Promise<void> {
 }
 
 function printTable(
-  results: {
-    label: string;
-    file: string;
-    rows: number;
-    runs: Run[];
-    median: { rowsPerSecond: number; mbPerSecond: number; maxRssMB: number };
-  }[],
+  results: { label: string; file: string; rows: number; runs: Run[]; median: Median }[],
   ratios: Record<string, number | null>,
   targets: { name: string; value: number | null; target: number; op: string; met: boolean }[],
   sweep: ConcurrencyPoint[],
@@ -467,10 +528,22 @@ function printTable(
     String(r.rows),
     String(r.median.rowsPerSecond),
     r.median.mbPerSecond.toFixed(2),
+    r.median.cpuMicrosPerRow.toFixed(2),
     r.median.maxRssMB.toFixed(1),
+    r.median.liveHeapMB.toFixed(1),
     String(r.runs.length),
   ]);
-  const header = ['scenario', 'file', 'rows', 'rows/s', 'MB/s', 'peak RSS MB', 'runs'];
+  const header = [
+    'scenario',
+    'file',
+    'rows',
+    'rows/s',
+    'MB/s',
+    'CPU µs/row',
+    'peak RSS MB',
+    'live heap MB',
+    'runs',
+  ];
   const widths = header.map((h, i) =>
     Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)),
   );
@@ -487,7 +560,7 @@ function printTable(
   }
   console.log('\nratios (median of per-repetition ratios):');
   for (const [name, value] of Object.entries(ratios)) {
-    if (value !== null) console.log(`  ${name.padEnd(28)} ${value}`);
+    if (value !== null) console.log(`  ${name.padEnd(34)} ${value}`);
   }
   console.log('\ntargets:');
   for (const t of targets) {
