@@ -69,13 +69,24 @@ export function drawConcurrencyChart(options: ChartOptions): string {
     `<text x="${MARGIN.left + plotW / 2}" y="${HEIGHT - 18}" text-anchor="middle">write concurrency (BatchWriteItem calls in flight)</text>`,
     `<text transform="translate(20 ${MARGIN.top + plotH / 2}) rotate(-90)" text-anchor="middle">rows per second</text>`,
   );
-  const ideal = xs.map((c) => `${x(c)},${y((c * 25 * 1000) / delayMs)}`).join(' ');
+  // The ideal line stops where it leaves the plot, instead of running flat along the top.
+  const idealAt = (c: number) => (c * 25 * 1000) / delayMs;
+  const idealPoints: string[] = [];
+  for (const c of xs) {
+    if (idealAt(c) <= maxY) {
+      idealPoints.push(`${x(c)},${y(idealAt(c))}`);
+      continue;
+    }
+    idealPoints.push(`${x((maxY * delayMs) / 25 / 1000)},${y(maxY)}`);
+    break;
+  }
+  const ideal = idealPoints.join(' ');
   parts.push(
     `<polyline points="${ideal}" fill="none" stroke="#999" stroke-dasharray="4 4"/>`,
     `<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${y(cpuCeiling)}" y2="${y(cpuCeiling)}" stroke="#c0392b" stroke-dasharray="8 4"/>`,
-    `<text x="${WIDTH - MARGIN.right - 4}" y="${y(cpuCeiling) - 6}" text-anchor="end" fill="#c0392b">CPU path (b): ${thousands(cpuCeiling)} rows/s</text>`,
+    `<text x="${WIDTH - MARGIN.right - 4}" y="${y(cpuCeiling) - 6}" text-anchor="end" fill="#c0392b">CPU ceiling, b (SDK, no network): ${thousands(cpuCeiling)} rows/s</text>`,
     `<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${y(target)}" y2="${y(target)}" stroke="#27ae60" stroke-dasharray="2 3"/>`,
-    `<text x="${MARGIN.left + 6}" y="${y(target) - 6}" fill="#27ae60">target ${thousands(target)} rows/s</text>`,
+    `<text x="${WIDTH - MARGIN.right - 4}" y="${y(target) - 6}" text-anchor="end" fill="#27ae60">target ${thousands(target)} rows/s</text>`,
   );
   const measured = points.map((p) => `${x(p.concurrency)},${y(p.rowsPerSecond)}`).join(' ');
   parts.push(`<polyline points="${measured}" fill="none" stroke="#2c6fbb" stroke-width="2.5"/>`);

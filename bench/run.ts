@@ -3,10 +3,14 @@
  * is per scenario), repeated and interleaved so each ratio compares runs made side by side, then
  * prints a table and writes bench/results/latest.json and bench/results/concurrency.svg.
  *
- *   npm run bench                     full run (median of 3, ~5 min)
- *   npm run bench -- --quick          one repetition, smaller sweep (~1.5 min)
- *   npm run bench -- --only a,b       just some scenarios (a b c d e sweep); results not written
- *   npm run bench -- --profile        children run under node --cpu-prof (.scratch/profiles)
+ *   npm run bench                     full run (median of 3, ~9 min)
+ *   npm run bench -- --quick          one repetition, smaller files for e and the sweep (~3 min)
+ *   npm run bench -- --only a,b       just some groups (a b c d e sweep); results not written
+ *   npm run bench -- --delay 20       the sink's round trip in ms (default 8)
+ *   npm run bench -- --reps 5         repetitions (default 3, 1 with --quick)
+ *   npm run bench -- --profile        children run under node --cpu-prof (.scratch/profiles);
+ *                                     summarise with bench/summariseProfile.ts
+ *   npm run bench -- --runner tsx     children run the TypeScript through tsx, not a bundle
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
