@@ -7,6 +7,8 @@ export interface SinkStats {
   /** Operation name (from X-Amz-Target) → calls. */
   operations: Record<string, number>;
   bytes: number;
+  /** TCP connections accepted: about the write window when keep-alive works, one per call when not. */
+  connections: number;
 }
 
 /**
@@ -15,7 +17,7 @@ export interface SinkStats {
  * an in-region round trip, where latency rather than CPU limits a loader.
  */
 export class LatencySink {
-  public readonly stats: SinkStats = { requests: 0, operations: {}, bytes: 0 };
+  public readonly stats: SinkStats = { requests: 0, operations: {}, bytes: 0, connections: 0 };
   public url = '';
   private readonly server: Server;
 
@@ -42,6 +44,9 @@ export class LatencySink {
     });
     // Sockets stay open across calls, as they do to DynamoDB.
     this.server.keepAliveTimeout = 60_000;
+    this.server.on('connection', () => {
+      this.stats.connections++;
+    });
   }
 
   public async listen(host = '127.0.0.1'): Promise<string> {
@@ -54,6 +59,7 @@ export class LatencySink {
     this.stats.requests = 0;
     this.stats.operations = {};
     this.stats.bytes = 0;
+    this.stats.connections = 0;
   }
 
   public async close(): Promise<void> {
