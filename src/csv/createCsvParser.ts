@@ -74,15 +74,15 @@ class RowParser extends Parser {
   }
 }
 
+/** The parser, and the line the next (possibly unfinished) record starts on. */
+export type CsvParser = Parser & { nextRecordLine: () => number };
+
 /**
  * csv-parse in array mode (its fastest) with the dialect users send: optional BOM, CRLF or LF,
  * quoted fields with commas, doubled quotes and line breaks. Each record carries the line it
  * starts on, so a rejected row can be found in an editor, and the byte offset past it, so a
  * continuation can resume exactly there.
  */
-/** The parser, and the line the next (possibly unfinished) record starts on. */
-export type CsvParser = Parser & { nextRecordLine: () => number };
-
 export function createCsvParser(options: CsvParserOptions = {}): CsvParser {
   return new RowParser(
     {
