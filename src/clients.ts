@@ -7,7 +7,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Config } from './config.ts';
-import type { Clients } from './pipeline/ingestObject.ts';
+import type { Clients } from './types.ts';
 
 /**
  * One keep-alive connection pool per client, with enough sockets for the write window: a TLS

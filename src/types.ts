@@ -1,3 +1,7 @@
+import type { LambdaClient } from '@aws-sdk/client-lambda';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SNSClient } from '@aws-sdk/client-sns';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { FileErrorCode, RowErrorCode } from './errors.ts';
 
 /** A student enrolment as stored in the table: every column is a string. */
@@ -74,3 +78,12 @@ export type IngestOutcome = (
   /** True when this is the stored outcome of an earlier delivery of the same upload. */
   replayed?: boolean;
 };
+
+/** The SDK clients, created once per container and handed down to the pipeline. */
+export interface Clients {
+  s3: S3Client;
+  ddb: DynamoDBDocumentClient;
+  sns: SNSClient;
+  /** Needed only to hand a long file to a next invocation. */
+  lambda?: LambdaClient;
+}

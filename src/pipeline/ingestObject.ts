@@ -1,7 +1,3 @@
-import type { LambdaClient } from '@aws-sdk/client-lambda';
-import type { S3Client } from '@aws-sdk/client-s3';
-import type { SNSClient } from '@aws-sdk/client-sns';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Config } from '../config.ts';
 import { BatchWriter } from '../dynamo/BatchWriter.ts';
 import { FileProblem } from '../errors.ts';
@@ -20,6 +16,7 @@ import { deleteObject } from '../s3/deleteObject.ts';
 import { openObject } from '../s3/openObject.ts';
 import { ReportWriter, reportKey } from '../s3/ReportWriter.ts';
 import type {
+  Clients,
   IngestOutcome,
   IngestResult,
   IngestStatus,
@@ -30,13 +27,7 @@ import type {
 import { invokeContinuation } from './continuation.ts';
 import { loadRows } from './loadRows.ts';
 
-export interface Clients {
-  s3: S3Client;
-  ddb: DynamoDBDocumentClient;
-  sns: SNSClient;
-  /** Needed only to hand a long file to a next invocation. */
-  lambda?: LambdaClient;
-}
+export type { Clients } from '../types.ts';
 
 export interface IngestContext {
   clients: Clients;
