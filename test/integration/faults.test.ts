@@ -104,8 +104,9 @@ const copy = (event: S3Event): S3Event => structuredClone(event);
 
 describe('Faults: DynamoDB throttling and UnprocessedItems', () => {
   it('loads every row exactly once when 30% of calls throttle and 30% come back half unprocessed', async () => {
-    // Prepare
-    const { clients, handler } = pipeline();
+    // Prepare: a 25-item batch can need ~5 halvings plus throttles, and which batch meets which
+    // fault depends on timing; a budget of 30 attempts makes running out (tested below) negligible.
+    const { clients, handler } = pipeline({ maxAttempts: 30 });
     const counts = injectDynamoFaults(clients.ddb, {
       throttleRate: 0.3,
       unprocessedRate: 0.3,
