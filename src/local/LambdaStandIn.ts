@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { close, listen } from './httpServer.ts';
 
 export type InvokeListener = (functionName: string, payload: string) => Promise<unknown> | unknown;
 
@@ -58,17 +58,13 @@ export class LambdaStandIn {
           );
       }
     });
-    await new Promise<void>((resolve) => server.listen(port, host, resolve));
     this.server = server;
-    return `http://${host}:${(server.address() as AddressInfo).port}`;
+    return listen(server, port, host);
   }
 
   public async close(): Promise<void> {
     const server = this.server;
     this.server = null;
-    if (server) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
+    await close(server);
   }
 }

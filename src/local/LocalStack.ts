@@ -14,6 +14,7 @@ import type { S3Event } from 'aws-lambda';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
 import { TABLE_KEY } from '../validation/schema.ts';
+import { close, listen } from './httpServer.ts';
 import { type InvokeListener, LambdaStandIn } from './LambdaStandIn.ts';
 import { type PublishedMessage, SnsStandIn } from './SnsStandIn.ts';
 
@@ -162,10 +163,7 @@ export class LocalStack {
     }
     const dynamo = this.dynalite;
     this.dynalite = null;
-    if (dynamo) {
-      dynamo.closeAllConnections();
-      await new Promise<void>((resolve) => dynamo.close(() => resolve()));
-    }
+    await close(dynamo);
     if (this.directory) await rm(this.directory, { recursive: true, force: true });
   }
 
@@ -191,12 +189,8 @@ export class LocalStack {
     this.endpoints.s3 = `http://${host}:${s3Address.port}`;
 
     const dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }) as Server;
-    await new Promise<void>((resolve, reject) => {
-      dynamo.once('error', reject);
-      dynamo.listen(ports.dynamodb ?? 0, host, () => resolve());
-    });
     this.dynalite = dynamo;
-    this.endpoints.dynamodb = `http://${host}:${(dynamo.address() as AddressInfo).port}`;
+    this.endpoints.dynamodb = await listen(dynamo, ports.dynamodb ?? 0, host);
 
     this.endpoints.sns = await this.sns.listen(ports.sns ?? 0, host);
     this.topicArn = this.sns.createTopic(this.names.topic);

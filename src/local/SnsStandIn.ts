@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { close, listen } from './httpServer.ts';
 
 /** A message as the local SNS endpoint received it. */
 export interface PublishedMessage {
@@ -55,18 +55,14 @@ export class SnsStandIn {
         replyError(res, 'InternalError', String(error)),
       );
     });
-    await new Promise<void>((resolve) => server.listen(port, host, resolve));
     this.server = server;
-    return `http://${host}:${(server.address() as AddressInfo).port}`;
+    return listen(server, port, host);
   }
 
   public async close(): Promise<void> {
     const server = this.server;
     this.server = null;
-    if (server) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
+    await close(server);
   }
 
   public createTopic(name: string): string {

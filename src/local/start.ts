@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
-import { lambdaContext } from './lambdaContext.ts';
 import { LOCAL_CREDENTIALS, LocalStack } from './LocalStack.ts';
+import { lambdaContext } from './lambdaContext.ts';
 import type { PublishedMessage } from './SnsStandIn.ts';
 
 /**
