@@ -2,8 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
-import { LOCAL_CREDENTIALS } from '../src/local/LocalStack.ts';
-import { TABLE_KEY } from '../src/validation/schema.ts';
+import { LOCAL_CREDENTIALS, studentTable } from '../src/local/LocalStack.ts';
 
 /** A fresh, empty dynalite with the students table, so every run writes into the same state. */
 export class DynaliteServer {
@@ -23,20 +22,7 @@ export class DynaliteServer {
       },
     });
     try {
-      await client.send(
-        new CreateTableCommand({
-          TableName: table,
-          BillingMode: 'PAY_PER_REQUEST',
-          KeySchema: [
-            { AttributeName: TABLE_KEY.partition, KeyType: 'HASH' },
-            { AttributeName: TABLE_KEY.sort, KeyType: 'RANGE' },
-          ],
-          AttributeDefinitions: [
-            { AttributeName: TABLE_KEY.partition, AttributeType: 'S' },
-            { AttributeName: TABLE_KEY.sort, AttributeType: 'S' },
-          ],
-        }),
-      );
+      await client.send(new CreateTableCommand(studentTable(table)));
     } finally {
       client.destroy();
     }

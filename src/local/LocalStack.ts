@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   CreateTableCommand,
+  type CreateTableCommandInput,
   DynamoDBClient,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
@@ -51,6 +52,22 @@ const DEFAULT_NAMES: LocalNames = {
   topic: 'ingest-summaries',
   functionName: 's3-csv-ingest-local-ingest',
 };
+
+/** The student table as the stack creates it: its key comes from the schema's `x-table-key`. */
+export function studentTable(name: string): CreateTableCommandInput {
+  return {
+    TableName: name,
+    BillingMode: 'PAY_PER_REQUEST',
+    KeySchema: [
+      { AttributeName: TABLE_KEY.partition, KeyType: 'HASH' },
+      { AttributeName: TABLE_KEY.sort, KeyType: 'RANGE' },
+    ],
+    AttributeDefinitions: [
+      { AttributeName: TABLE_KEY.partition, AttributeType: 'S' },
+      { AttributeName: TABLE_KEY.sort, AttributeType: 'S' },
+    ],
+  };
+}
 
 /** s3rver and dynalite accept any signature made with this key pair. Not a secret. */
 export const LOCAL_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
@@ -208,20 +225,7 @@ export class LocalStack {
       },
     });
     try {
-      await client.send(
-        new CreateTableCommand({
-          TableName: this.names.table,
-          BillingMode: 'PAY_PER_REQUEST',
-          KeySchema: [
-            { AttributeName: TABLE_KEY.partition, KeyType: 'HASH' },
-            { AttributeName: TABLE_KEY.sort, KeyType: 'RANGE' },
-          ],
-          AttributeDefinitions: [
-            { AttributeName: TABLE_KEY.partition, AttributeType: 'S' },
-            { AttributeName: TABLE_KEY.sort, AttributeType: 'S' },
-          ],
-        }),
-      );
+      await client.send(new CreateTableCommand(studentTable(this.names.table)));
       await client.send(
         new CreateTableCommand({
           TableName: this.names.ledger,
