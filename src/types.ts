@@ -30,7 +30,8 @@ export interface RowError {
   code: RowErrorCode | FileErrorCode;
 }
 
-export type IngestStatus = 'SUCCEEDED' | 'PARTIAL' | 'FAILED';
+/** SUPERSEDED: a newer upload of the same name had started; this one's rows were not (all) loaded. */
+export type IngestStatus = 'SUCCEEDED' | 'PARTIAL' | 'FAILED' | 'SUPERSEDED';
 
 export interface RowCounts {
   /** Data rows read (the header is not a row). */
@@ -47,12 +48,18 @@ export interface ObjectLocation {
   key: string;
 }
 
+/** An object this service wrote: on a versioned bucket, the version that belongs to one upload. */
+export interface StoredObject extends ObjectLocation {
+  versionId?: string | undefined;
+}
+
 /** The outcome of one file: what the summary, the batch result code and the logs are made of. */
 export interface IngestResult {
   status: IngestStatus;
-  source: ObjectLocation;
-  destination: ObjectLocation | null;
-  report: ObjectLocation | null;
+  /** The upload: its version (versioned bucket) and S3's sequencer tell it from others of its name. */
+  source: StoredObject & { sequencer?: string | undefined };
+  destination: StoredObject | null;
+  report: StoredObject | null;
   rows: RowCounts;
   /** The first few problems (the report holds them all). */
   errors: RowError[];

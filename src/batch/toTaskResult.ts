@@ -57,6 +57,9 @@ function fromOutcome(outcome: IngestOutcome): [BatchResultCode, string] {
       const reason = fileError ? `${fileError.code}: ${fileError.message}` : 'file rejected';
       return ['PermanentFailure', `FAILED ${reason}${loaded}${where}${moved}${again}`];
     }
+    case 'SUPERSEDED':
+      // Batch tasks are never ordered against uploads; kept for a stored outcome of an upload.
+      return ['PermanentFailure', `SUPERSEDED by a newer upload of the same name${moved}${again}`];
   }
 }
 

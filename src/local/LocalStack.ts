@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,6 +16,7 @@ import S3rver from 's3rver';
 import { TABLE_KEY } from '../validation/schema.ts';
 import { close, listen } from './httpServer.ts';
 import { type InvokeListener, LambdaStandIn } from './LambdaStandIn.ts';
+import { nextSequencer } from './nextSequencer.ts';
 import { type PublishedMessage, SnsStandIn } from './SnsStandIn.ts';
 
 export interface LocalStackOptions {
@@ -265,7 +265,7 @@ export class LocalStack {
               object: {
                 ...object,
                 key: encodeEventKey(object.key),
-                sequencer: object.sequencer ?? randomBytes(8).toString('hex').toUpperCase(),
+                sequencer: object.sequencer ?? nextSequencer(),
               },
             },
           },

@@ -38,7 +38,9 @@ export function subjectFor(result: IngestResult): string {
       ? `${rows.written} rows loaded`
       : result.status === 'PARTIAL'
         ? `${rows.written} loaded, ${rows.rejected} rejected`
-        : 'file rejected';
+        : result.status === 'SUPERSEDED'
+          ? 'a newer upload replaced it'
+          : 'file rejected';
   // The status and counts lead, so a long file name is what gets cut.
   const head = `[${result.status}] `;
   const tail = `: ${detail}`;
@@ -50,7 +52,8 @@ export function subjectFor(result: IngestResult): string {
 /** The e-mail a registrar reads: what happened, the counts, the first problems, where things went. */
 export function summaryText(result: IngestResult): string {
   const { rows } = result;
-  const s3url = (l: { bucket: string; key: string }) => `s3://${l.bucket}/${l.key}`;
+  const s3url = (l: { bucket: string; key: string; versionId?: string | undefined }) =>
+    `s3://${l.bucket}/${l.key}${l.versionId ? ` (version ${l.versionId})` : ''}`;
   const lines = [
     `Status: ${result.status}`,
     `File:   ${s3url(result.source)}`,
@@ -60,6 +63,14 @@ export function summaryText(result: IngestResult): string {
     `Rows rejected:  ${rows.rejected}`,
     `Duplicate keys: ${rows.duplicates}${rows.duplicates > 0 ? ' (the last row for each student and course was kept)' : ''}`,
   ];
+  if (result.status === 'SUPERSEDED') {
+    lines.push(
+      '',
+      'SUPERSEDED by a newer upload of the same name: this upload was not loaded (or stopped',
+      'loading) and is kept apart, so the newer rows and the archived copy stay current.',
+    );
+    if (rows.written > 0) lines.push(`  ${rows.written} rows were written before it stopped.`);
+  }
   if (result.fileError) {
     lines.push('', 'The file was rejected:', `  ${result.fileError.message}`);
     if (rows.written > 0) lines.push(`  ${rows.written} rows read before the problem were loaded.`);

@@ -1,6 +1,7 @@
 import type { Config } from '../config.ts';
 import { BatchWriter } from '../dynamo/BatchWriter.ts';
 import { FileProblem } from '../errors.ts';
+import type { KeyOrder } from '../ledger/KeyOrder.ts';
 import type {
   Checkpoint,
   LoadedProgress,
@@ -15,17 +16,21 @@ import { copyObject } from '../s3/copyObject.ts';
 import { deleteObject } from '../s3/deleteObject.ts';
 import { openObject } from '../s3/openObject.ts';
 import { ReportWriter, reportKey } from '../s3/ReportWriter.ts';
+import { sourceMetadata } from '../s3/sourceMetadata.ts';
 import type {
   Clients,
   IngestOutcome,
   IngestResult,
   IngestStatus,
   ObjectLocation,
+  RowCounts,
   RowError,
+  StoredObject,
   UploadRef,
 } from '../types.ts';
 import { invokeContinuation } from './continuation.ts';
 import { loadRows } from './loadRows.ts';
+import { SUPERSEDED_PREFIX, supersede } from './supersede.ts';
 
 export type { Clients } from '../types.ts';
 
@@ -36,6 +41,8 @@ export interface IngestContext {
   remainingTimeMs: () => number;
   /** Remembers how far each upload got, so a retry resumes instead of redoing. */
   ledger?: ProgressLedger;
+  /** The newest upload per name: an older one that arrives late is superseded, not loaded. */
+  keyOrder?: KeyOrder;
   /** Per-call overrides, e.g. from S3 Batch Operations' userArguments. */
   options?: Partial<IngestOptions>;
   retryBudget?: Partial<RetryBudget>;
@@ -56,6 +63,13 @@ const SUMMARY_ERRORS = 10;
 function skipReason(upload: UploadRef, config: Config): IngestOutcome | null {
   if (!upload.key.toLowerCase().endsWith('.csv')) {
     return { kind: 'skipped', reason: 'NOT_CSV', detail: `${upload.key} is not a .csv file` };
+  }
+  if (upload.bucket === config.errorBucket && upload.key.startsWith(SUPERSEDED_PREFIX)) {
+    return {
+      kind: 'skipped',
+      reason: 'OWN_OUTPUT_BUCKET',
+      detail: `${upload.key} is a superseded upload: copy it to the inbound bucket to load it`,
+    };
   }
   if (upload.bucket === config.errorBucket && upload.key.toLowerCase().endsWith('.errors.csv')) {
     return {
@@ -120,6 +134,11 @@ function reportPiece(config: Config, key: string, part: number): ObjectLocation 
 
 type LoadOutcome = Progress | IngestOutcome;
 
+/** The location with the version S3 gave the object, when the bucket is versioned. */
+function withVersion(location: StoredObject, versionId: string | undefined): StoredObject {
+  return versionId ? { ...location, versionId } : location;
+}
+
 /**
  * Step 1: read, validate and write the rows, and write the report, from the checkpoint on. Under
  * the strict policy the file is first read without writing. When time runs short the position
@@ -151,6 +170,26 @@ async function loadStep(
     concurrency: config.writeConcurrency,
     budget: { remainingTimeMs: context.remainingTimeMs, ...context.retryBudget },
   });
+  // A newer upload of this name that starts meanwhile stops this one at its next batch boundary.
+  const overtaken = context.keyOrder?.watch(upload) ?? (() => false);
+  const supersededBy = async (rows: RowCounts): Promise<LoadedProgress> => {
+    const written = state.pass === 'check' ? { ...rows, written: 0 } : rows;
+    const done = await finishLoading(upload, context, options, {
+      state,
+      report,
+      rows: written,
+      fileError: null,
+      exact,
+      size,
+    });
+    const move = done.result.destination !== null;
+    const result = supersede(upload, config, {
+      loaded: done.result,
+      startedAt: state.startedAt,
+      move,
+    });
+    return { ...done, result };
+  };
 
   for (;;) {
     const opened = await openObject(clients.s3, exact, state.offset);
@@ -165,14 +204,18 @@ async function loadStep(
       eTag: exact.eTag ?? opened.eTag,
     };
     size = opened.size;
+    report.metadata = sourceMetadata(exact);
+    if (context.keyOrder && !(await context.keyOrder.claim(upload))) {
+      opened.body.destroy();
+      return supersededBy(state.rows);
+    }
     const loaded = await loadRows(opened.body, {
       writer: state.pass === 'write' ? writer : null,
       report,
       maxErrorRate: config.maxErrorRate,
       resume: state.offset > 0 ? { ...state } : undefined,
-      shouldStop: canContinue
-        ? () => context.remainingTimeMs() < config.continuationMarginMs
-        : undefined,
+      shouldStop: () =>
+        overtaken() || (canContinue && context.remainingTimeMs() < config.continuationMarginMs),
       progressIntervalMs: config.progressIntervalMs,
       onProgress: (progress) =>
         logger.info('Progress', {
@@ -183,6 +226,7 @@ async function loadStep(
         }),
     });
 
+    if (loaded.stoppedAt && overtaken()) return supersededBy(loaded.rows);
     if (loaded.stoppedAt && lambda && config.functionName && ledger) {
       // Out of time: save where we are, then hand the rest on. The report piece is closed first,
       // so a crash before the checkpoint is saved just redoes this part.
@@ -273,18 +317,30 @@ async function finishLoading(
   const lastPiece = await report.close();
   const pieces = [...state.reportParts.map((part) => reportPiece(config, upload.key, part))];
   if (lastPiece) pieces.push(lastPiece);
-  let reportLocation: ObjectLocation | null = lastPiece;
+  // No undefined fields: the outcome is stored as it is by Powertools' idempotency layer.
+  let reportLocation: StoredObject | null = lastPiece && withVersion(lastPiece, report.versionId);
   if (state.part > 0 && pieces.length > 0) {
     reportLocation = { bucket: config.errorBucket, key: reportKey(upload.key) };
     const alreadyWhole = pieces.length === 1 && pieces[0]?.key === reportLocation.key;
-    if (!alreadyWhole)
-      await concatObjects(clients.s3, pieces, reportLocation, 'text/csv; charset=utf-8');
+    if (!alreadyWhole) {
+      const joined = await concatObjects(
+        clients.s3,
+        pieces,
+        reportLocation,
+        'text/csv; charset=utf-8',
+        report.metadata,
+      );
+      reportLocation = withVersion(reportLocation, joined);
+    }
   }
 
   const status: IngestStatus = fileError ? 'FAILED' : rows.rejected > 0 ? 'PARTIAL' : 'SUCCEEDED';
   const result: IngestResult = {
     status,
-    source: { bucket: upload.bucket, key: upload.key },
+    source: {
+      ...withVersion({ bucket: upload.bucket, key: upload.key }, done.exact.versionId),
+      ...(upload.sequencer ? { sequencer: upload.sequencer } : {}),
+    },
     destination: destinationFor(upload, status, options, config),
     report: reportLocation,
     rows,
@@ -335,6 +391,17 @@ export async function ingestObject(
     if (step.stage === 'PUBLISHED')
       return { kind: 'processed', result: step.result, replayed: true };
   }
+  // Loaded, but a newer upload of the name started meanwhile: it must not become the current copy.
+  if (
+    step.stage === 'LOADED' &&
+    step.result.status !== 'SUPERSEDED' &&
+    (await context.keyOrder?.isSuperseded(upload))
+  ) {
+    const { result: loaded } = step;
+    const move = loaded.destination !== null;
+    const startedAt = Date.now() - loaded.durationMs;
+    step = { ...step, result: supersede(upload, config, { loaded, startedAt, move }) };
+  }
   const advance = async (stage: 'COPIED' | 'DELETED' | 'PUBLISHED'): Promise<void> => {
     step = { ...step, stage };
     await ledger?.save(upload, step);
@@ -344,13 +411,15 @@ export async function ingestObject(
 
   if (step.stage === 'LOADED') {
     if (result.destination) {
-      await copyObject(
+      const versionId = await copyObject(
         clients.s3,
         exact,
         step.size,
         result.destination,
         config.multipartCopyThresholdBytes,
+        sourceMetadata(exact),
       );
+      result.destination = withVersion(result.destination, versionId);
     }
     await advance('COPIED');
   }

@@ -2,6 +2,7 @@ import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempo
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { JSONValue } from '@aws-lambda-powertools/commons/types';
 import type { Context } from 'aws-lambda';
+import { KeyOrder } from '../ledger/KeyOrder.ts';
 import { ProgressLedger, uploadIdentity } from '../ledger/ProgressLedger.ts';
 import type { IngestOutcome, UploadRef } from '../types.ts';
 import { type IngestContext, ingestObject } from './ingestObject.ts';
@@ -28,6 +29,7 @@ export function createIngestOnce(
   base: Omit<IngestContext, 'remainingTimeMs' | 'ledger'>,
 ): IngestOnce {
   const ledger = new ProgressLedger(base.clients.ddb, base.config.idempotencyTable);
+  const keyOrder = base.keyOrder ?? new KeyOrder(base.clients.ddb, base.config.idempotencyTable);
   const persistenceStore = new DynamoDBPersistenceLayer({
     tableName: base.config.idempotencyTable,
   });
@@ -46,6 +48,7 @@ export function createIngestOnce(
       ingestObject(task.upload, {
         ...base,
         ledger,
+        keyOrder,
         remainingTimeMs,
         options: { ...base.options, ...task.options },
       }),

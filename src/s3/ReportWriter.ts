@@ -35,8 +35,12 @@ function clip(value: string): string {
 export class ReportWriter {
   public readonly first: RowError[] = [];
   public count = 0;
+  /** Written with the report (which upload it belongs to); set before the first error. */
+  public metadata: Record<string, string> | undefined;
+  /** The report's version, once closed, when the bucket is versioned. */
+  public versionId: string | undefined;
   private csv: ReturnType<typeof stringify> | null = null;
-  private upload: Promise<unknown> | null = null;
+  private upload: Promise<{ VersionId?: string | undefined }> | null = null;
 
   public constructor(
     private readonly s3: S3Client,
@@ -66,7 +70,9 @@ export class ReportWriter {
     if (!this.csv || !this.upload) return null;
     this.csv.end();
     try {
-      await this.upload;
+      const { VersionId: versionId } = await this.upload;
+      // "null": written while the bucket was not versioned, so not a version of its own.
+      this.versionId = versionId === 'null' ? undefined : versionId;
     } catch (error) {
       throw new InfrastructureError(
         `Writing the report s3://${this.location.bucket}/${this.location.key} failed: ${(error as Error).message}`,
@@ -91,6 +97,7 @@ export class ReportWriter {
         Key: this.location.key,
         Body: body,
         ContentType: 'text/csv; charset=utf-8',
+        Metadata: this.metadata,
       },
     });
     this.upload = upload.done();

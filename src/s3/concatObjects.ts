@@ -8,17 +8,25 @@ import type { ObjectLocation } from '../types.ts';
 /**
  * Streams several objects, in order, into one (a report written by several invocations of a long
  * file), then deletes the pieces other than the target. Memory stays at one upload part.
+ * Returns the joined object's version id, when the bucket is versioned.
  */
 export async function concatObjects(
   s3: S3Client,
   sources: ObjectLocation[],
   target: ObjectLocation,
   contentType: string,
-): Promise<void> {
+  metadata?: Record<string, string>,
+): Promise<string | undefined> {
   const body = new PassThrough();
   const upload = new Upload({
     client: s3,
-    params: { Bucket: target.bucket, Key: target.key, Body: body, ContentType: contentType },
+    params: {
+      Bucket: target.bucket,
+      Key: target.key,
+      Body: body,
+      ContentType: contentType,
+      Metadata: metadata,
+    },
   });
   const done = upload.done();
   try {
@@ -29,7 +37,7 @@ export async function concatObjects(
       }
     }
     body.end();
-    await done;
+    const { VersionId: versionId } = await done;
     const pieces = sources.filter((s) => s.bucket !== target.bucket || s.key !== target.key);
     if (pieces.length > 0) {
       await s3.send(
@@ -39,6 +47,7 @@ export async function concatObjects(
         }),
       );
     }
+    return versionId === 'null' ? undefined : versionId;
   } catch (error) {
     body.destroy();
     await upload.abort().catch(() => undefined);

@@ -5,11 +5,15 @@ import {
   CreateMultipartUploadCommand,
   HeadObjectCommand,
   type S3Client,
+  type HeadObjectCommandOutput,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { InfrastructureError } from '../errors.ts';
 import { isTransient } from '../retry.ts';
 import type { ObjectLocation, UploadRef } from '../types.ts';
+
+/** S3 refuses user metadata over 2 KB (names and values together). */
+const MAX_METADATA_BYTES = 2048;
 
 /** S3's own limits for multipart uploads. */
 const MIN_PART_BYTES = 5 * 1024 ** 2;
@@ -45,9 +49,10 @@ async function multipartCopy(
   size: number,
   to: ObjectLocation,
   threshold: number,
-): Promise<void> {
+  headers: Partial<ReturnType<typeof copiedHeaders>>,
+): Promise<string | undefined> {
   const created = await s3.send(
-    new CreateMultipartUploadCommand({ Bucket: to.bucket, Key: to.key }),
+    new CreateMultipartUploadCommand({ Bucket: to.bucket, Key: to.key, ...headers }),
   );
   const uploadId = created.UploadId;
   if (!uploadId) throw new Error('CreateMultipartUpload returned no UploadId');
@@ -77,7 +82,7 @@ async function multipartCopy(
       }
     };
     await Promise.all(Array.from({ length: Math.min(PARTS_IN_FLIGHT, count) }, worker));
-    await s3.send(
+    const completed = await s3.send(
       new CompleteMultipartUploadCommand({
         Bucket: to.bucket,
         Key: to.key,
@@ -85,6 +90,7 @@ async function multipartCopy(
         MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
       }),
     );
+    return completed.VersionId;
   } catch (error) {
     await s3
       .send(new AbortMultipartUploadCommand({ Bucket: to.bucket, Key: to.key, UploadId: uploadId }))
@@ -94,9 +100,29 @@ async function multipartCopy(
 }
 
 /**
- * Copies the upload to its destination and proves the copy is there and whole (HeadObject, same
- * size) before anyone may delete the source: a file is never lost between two buckets. Objects
- * over `multipartThreshold` bytes are copied in parts.
+ * The source's own headers and user metadata, with `metadata` added: a copy that names its
+ * upload must replace the metadata, and would otherwise lose the content type. The source's
+ * metadata is left out when both would pass S3's 2 KB.
+ */
+function copiedHeaders(source: HeadObjectCommandOutput, metadata: Record<string, string>) {
+  const merged = { ...source.Metadata, ...metadata };
+  const bytes = Object.entries(merged).reduce((n, [k, v]) => n + k.length + v.length, 0);
+  return {
+    ContentType: source.ContentType,
+    ContentEncoding: source.ContentEncoding,
+    ContentLanguage: source.ContentLanguage,
+    ContentDisposition: source.ContentDisposition,
+    CacheControl: source.CacheControl,
+    Metadata: bytes > MAX_METADATA_BYTES ? metadata : merged,
+  };
+}
+
+/**
+ * Copies the upload to its destination and proves the copy is there and whole (HeadObject of
+ * the version written, same size) before anyone may delete the source: a file is never lost
+ * between two buckets. Objects over `multipartThreshold` bytes are copied in parts. With
+ * `metadata` the copy carries it (e.g. which upload it is). Returns the copy's version id, when
+ * the destination is versioned.
  */
 export async function copyObject(
   s3: S3Client,
@@ -104,27 +130,59 @@ export async function copyObject(
   size: number,
   to: ObjectLocation,
   multipartThreshold = 5 * 1024 ** 3,
-): Promise<void> {
+  metadata?: Record<string, string>,
+): Promise<string | undefined> {
   const where = `s3://${upload.bucket}/${upload.key} → s3://${to.bucket}/${to.key}`;
+  const multipart = size > multipartThreshold;
+  let versionId: string | undefined;
   try {
-    if (size > multipartThreshold) {
-      await multipartCopy(s3, upload, size, to, multipartThreshold);
+    // Multipart copy never carries the source's headers over: they are read either way.
+    const headers =
+      metadata || multipart
+        ? copiedHeaders(
+            await s3.send(
+              new HeadObjectCommand({
+                Bucket: upload.bucket,
+                Key: upload.key,
+                VersionId: upload.versionId,
+              }),
+            ),
+            metadata ?? {},
+          )
+        : null;
+    if (multipart) {
+      versionId = await multipartCopy(s3, upload, size, to, multipartThreshold, headers ?? {});
     } else {
-      await s3.send(
-        new CopyObjectCommand({ Bucket: to.bucket, Key: to.key, CopySource: copySource(upload) }),
+      const out = await s3.send(
+        new CopyObjectCommand({
+          Bucket: to.bucket,
+          Key: to.key,
+          CopySource: copySource(upload),
+          ...(headers ? { ...headers, MetadataDirective: 'REPLACE' as const } : {}),
+        }),
       );
+      versionId = out.VersionId;
     }
   } catch (error) {
-    fail(size > multipartThreshold ? 'Multipart copy' : 'CopyObject', where, error);
+    fail(multipart ? 'Multipart copy' : 'CopyObject', where, error);
   }
-  await verifyCopy(s3, to, size);
+  // "null" is the version id of an object written while versioning was off: not one of its own.
+  if (versionId === 'null') versionId = undefined;
+  await verifyCopy(s3, { ...to, versionId }, size);
+  return versionId;
 }
 
-/** Throws unless the object exists at `to` with the expected size. */
-export async function verifyCopy(s3: S3Client, to: ObjectLocation, size: number): Promise<void> {
+/** Throws unless the object (that version, when given) exists at `to` with the expected size. */
+export async function verifyCopy(
+  s3: S3Client,
+  to: ObjectLocation & { versionId?: string | undefined },
+  size: number,
+): Promise<void> {
   let length: number | undefined;
   try {
-    const head = await s3.send(new HeadObjectCommand({ Bucket: to.bucket, Key: to.key }));
+    const head = await s3.send(
+      new HeadObjectCommand({ Bucket: to.bucket, Key: to.key, VersionId: to.versionId }),
+    );
     length = head.ContentLength;
   } catch (error) {
     fail('HeadObject', `s3://${to.bucket}/${to.key}`, error);

@@ -48,7 +48,7 @@ async function ingestRejected(key: string, body: Buffer, code: string): Promise<
   expect(summary.published.subject).toMatch(/^[\x20-\x7e]{1,99}$/);
   expect(summary.published.subject).toBe(`[FAILED] ${key.split('/').pop()}: file rejected`);
   expect(summary.json.status).toBe('FAILED');
-  expect(summary.json.source).toEqual({ bucket: inbound, key });
+  expect(summary.json.source).toEqual({ bucket: inbound, key, sequencer: expect.any(String) });
   expect(summary.json.destination).toEqual({ bucket: error, key });
   expect(summary.json.report).toEqual({ bucket: error, key: reportKey });
   expect(summary.json.fileError?.code).toBe(code);

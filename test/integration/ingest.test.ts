@@ -125,7 +125,8 @@ describe('Handler: ingest, SUCCEEDED', () => {
     expect(summary.published.subject).toBe('[SUCCEEDED] valid.csv: 5 rows loaded');
     expect(summary.json).toEqual({
       status: 'SUCCEEDED',
-      source: { bucket: inbound, key: 'term1/valid.csv' },
+      // s3rver has no versioning: the upload is named by its event's sequencer, no version ids.
+      source: { bucket: inbound, key: 'term1/valid.csv', sequencer: expect.any(String) },
       destination: { bucket: archive, key: 'term1/valid.csv' },
       rows: { total: 5, written: 5, rejected: 0, duplicates: 0 },
       errors: [],
@@ -270,7 +271,7 @@ describe('Handler: ingest, PARTIAL', () => {
     expect(summary.published.subject).toBe('[PARTIAL] invalid-rows.csv: 3 loaded, 5 rejected');
     expect(summary.json).toEqual({
       status: 'PARTIAL',
-      source: { bucket: inbound, key },
+      source: { bucket: inbound, key, sequencer: expect.any(String) },
       destination: { bucket: error, key },
       rows: { total: 8, written: 3, rejected: 5, duplicates: 0 },
       report: { bucket: error, key: reportKey },

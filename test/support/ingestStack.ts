@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import {
   GetObjectCommand,
@@ -11,16 +10,17 @@ import { BatchWriteCommand, DynamoDBDocumentClient, ScanCommand } from '@aws-sdk
 import type { S3Event } from 'aws-lambda';
 import { lambdaContext } from '../../src/local/lambdaContext.ts';
 import { LOCAL_CREDENTIALS, LocalStack } from '../../src/local/LocalStack.ts';
+import { nextSequencer } from '../../src/local/nextSequencer.ts';
 import type { PublishedMessage } from '../../src/local/SnsStandIn.ts';
 import type { StudentRecord } from '../../src/types.ts';
 
 /** The JSON part that SQS, Lambda and HTTP subscribers receive. */
 export interface SummaryJson {
-  status: 'SUCCEEDED' | 'PARTIAL' | 'FAILED';
-  source: { bucket: string; key: string };
-  destination: { bucket: string; key: string } | null;
+  status: 'SUCCEEDED' | 'PARTIAL' | 'FAILED' | 'SUPERSEDED';
+  source: { bucket: string; key: string; versionId?: string; sequencer?: string };
+  destination: { bucket: string; key: string; versionId?: string } | null;
   rows: { total: number; written: number; rejected: number; duplicates: number };
-  report?: { bucket: string; key: string };
+  report?: { bucket: string; key: string; versionId?: string };
   fileError?: { code: string; message: string };
   errors: { line: number; field: string; error: string }[];
   durationMs: number;
@@ -108,7 +108,7 @@ export class IngestStack {
       key: encodeKey(upload.key),
       size: upload.size,
       eTag: upload.eTag,
-      sequencer: randomBytes(9).toString('hex').toUpperCase(),
+      sequencer: nextSequencer(),
     };
     return event;
   }
