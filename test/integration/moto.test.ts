@@ -1,6 +1,7 @@
 import {
   CreateBucketCommand,
   GetObjectCommand,
+  type GetObjectCommandOutput,
   HeadObjectCommand,
   ListObjectsV2Command,
   ListObjectVersionsCommand,
@@ -24,6 +25,7 @@ import type { S3Event } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { lambdaContext } from '../../src/local/lambdaContext.ts';
 import { LOCAL_CREDENTIALS, LocalStack } from '../../src/local/LocalStack.ts';
+import { nextSequencer } from '../../src/local/nextSequencer.ts';
 import { findOnPath, MOTO_INSTALL_HINT, type Moto, startMoto } from '../support/startMoto.ts';
 
 /*
@@ -116,10 +118,10 @@ interface Summary {
   subject: string;
   body: Record<string, unknown> & {
     status: string;
-    source: { bucket: string; key: string };
-    destination: { bucket: string; key: string } | null;
+    source: { bucket: string; key: string; versionId?: string; sequencer?: string };
+    destination: { bucket: string; key: string; versionId?: string } | null;
     rows: Fixture['rows'];
-    report?: { bucket: string; key: string };
+    report?: { bucket: string; key: string; versionId?: string };
     errors: { line: number; field: string; error: string }[];
     durationMs: number;
   };
@@ -230,11 +232,63 @@ async function tableRows(prefix: string): Promise<string[][]> {
     .sort((a, b) => (a[0] ?? '').localeCompare(b[0] ?? ''));
 }
 
-async function put(key: string, body: string): Promise<{ eTag: string; versionId?: string }> {
+async function put(
+  key: string,
+  body: string,
+): Promise<{ eTag: string; versionId?: string; sequencer: string }> {
   const out = await s3.send(
     new PutObjectCommand({ Bucket: NAMES.inbound, Key: key, Body: body, ContentType: 'text/csv' }),
   );
-  return { eTag: (out.ETag ?? '').replace(/"/g, ''), versionId: out.VersionId };
+  // S3 orders the events of one key by a sequencer it assigns to each request; moto sends none.
+  return {
+    eTag: (out.ETag ?? '').replace(/"/g, ''),
+    versionId: out.VersionId,
+    sequencer: nextSequencer(),
+  };
+}
+
+/**
+ * The notifications for `uploads` (in the order of `uploads`), completed as real S3 sends them
+ * on a versioned bucket: moto leaves out the versionId and the sequencer, which are filled in
+ * from the PutObject that produced each event (matched by ETag).
+ */
+async function eventsAsS3SendsThem(
+  uploads: { eTag: string; versionId?: string; sequencer: string }[],
+): Promise<S3Event[]> {
+  const events = await receiveS3Events();
+  expect(events).toHaveLength(uploads.length);
+  return uploads.map((upload) => {
+    const event = events.find((e) => e.Records[0]?.s3.object.eTag === upload.eTag);
+    const object = event?.Records[0]?.s3.object;
+    if (!event || !object || !upload.versionId) throw new Error('No event for an upload');
+    object.versionId = upload.versionId;
+    object.sequencer = upload.sequencer;
+    return event;
+  });
+}
+
+/** Every version of `key` in `bucket`, newest first, with the body and metadata of each. */
+async function versionsOf(
+  bucket: string,
+  key: string,
+): Promise<
+  { versionId: string; isLatest: boolean; body: string; metadata: Record<string, string> }[]
+> {
+  const out = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key }));
+  const versions = (out.Versions ?? []).filter((v) => v.Key === key);
+  return Promise.all(
+    versions.map(async (v) => {
+      const got: GetObjectCommandOutput = await s3.send(
+        new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: v.VersionId }),
+      );
+      return {
+        versionId: v.VersionId ?? '',
+        isLatest: v.IsLatest === true,
+        body: (await got.Body?.transformToString('utf-8')) ?? '',
+        metadata: got.Metadata ?? {},
+      };
+    }),
+  );
 }
 
 describe.skipIf(motoMissing && !inCi)(
@@ -474,6 +528,139 @@ describe.skipIf(motoMissing && !inCi)(
         ['SUCCEEDED', 1],
         ['SUCCEEDED', 2],
       ]);
+    });
+
+    describe('with versioned archive and error buckets, as deployed', () => {
+      beforeAll(async () => {
+        for (const bucket of [NAMES.inbound, NAMES.archive, NAMES.error]) {
+          await s3.send(
+            new PutBucketVersioningCommand({
+              Bucket: bucket,
+              VersioningConfiguration: { Status: 'Enabled' },
+            }),
+          );
+        }
+      });
+
+      it('keeps every upload of a name retrievable, each copy and each report a version naming its upload', async () => {
+        // Prepare: roster.csv every week, and a rejected file sent twice.
+        const key = 'weekly/roster.csv';
+        const week1 = `${HEADER}\nW10001,Week,One,Roster\n`;
+        const week2 = `${HEADER}\nW10001,Week,Two,Roster\nW10002,Also,Two,Roster\n`;
+        const badKey = 'weekly/bad roster.csv';
+        const bad1 = `${HEADER}\nW20001,Good,One,Roster\nbad-one,Bad,One,Roster\n`;
+        const bad2 = `${HEADER}\nW20002,Good,Two,Roster\nbad-two,Bad,Two,Roster\n`;
+        const uploads = [];
+        for (const [k, body] of [
+          [key, week1],
+          [badKey, bad1],
+          [key, week2],
+          [badKey, bad2],
+        ] as const) {
+          const upload = await put(k, body);
+          const [event] = await eventsAsS3SendsThem([upload]);
+          if (!event) throw new Error('No event');
+          await handler(event, lambdaContext());
+          uploads.push(upload);
+        }
+        const [u1, b1, u2, b2] = uploads;
+
+        // Assess: both archived uploads are there, the second is the current copy, and each
+        // version says which upload it came from.
+        const archived = await versionsOf(NAMES.archive, key);
+        expect(archived.map((v) => [v.body, v.isLatest])).toEqual([
+          [week2, true],
+          [week1, false],
+        ]);
+        expect(archived.map((v) => v.metadata['source-version-id'])).toEqual([
+          u2?.versionId,
+          u1?.versionId,
+        ]);
+        expect(archived.map((v) => v.metadata['source-sequencer'])).toEqual([
+          u2?.sequencer,
+          u1?.sequencer,
+        ]);
+        // Both rejected uploads and both of their reports, each report with its own rows.
+        const failed = await versionsOf(NAMES.error, badKey);
+        expect(failed.map((v) => v.body)).toEqual([bad2, bad1]);
+        const reports = await versionsOf(NAMES.error, 'weekly/bad roster.errors.csv');
+        expect(reports).toHaveLength(2);
+        expect(reports[0]?.body).toMatch(/^3,student_id,bad-two,/m);
+        expect(reports[0]?.body).not.toContain('bad-one');
+        expect(reports[1]?.body).toMatch(/^3,student_id,bad-one,/m);
+        expect(reports.map((v) => v.metadata['source-version-id'])).toEqual([
+          b2?.versionId,
+          b1?.versionId,
+        ]);
+        // Each summary names the versions that belong to its upload.
+        const summaries = await receiveSummaries();
+        expect(summaries.map((s) => [s.body.source.key, s.body.source.versionId])).toEqual([
+          [key, u1?.versionId],
+          [badKey, b1?.versionId],
+          [key, u2?.versionId],
+          [badKey, b2?.versionId],
+        ]);
+        expect(summaries.map((s) => s.body.destination?.versionId)).toEqual([
+          archived[1]?.versionId,
+          failed[1]?.versionId,
+          archived[0]?.versionId,
+          failed[0]?.versionId,
+        ]);
+        expect(summaries.map((s) => s.body.report?.versionId)).toEqual([
+          undefined,
+          reports[1]?.versionId,
+          undefined,
+          reports[0]?.versionId,
+        ]);
+      });
+
+      it("keeps the newer upload's rows and archived copy when the older upload's event comes last, and keeps the older one apart as superseded", async () => {
+        // Prepare: two uploads of one name; S3 delivers the second one's event first.
+        const key = 'late/roster.csv';
+        const older = `${HEADER}\nL10001,Old,Name,Ordering\nL10003,Only,Old,Ordering\n`;
+        const newer = `${HEADER}\nL10001,New,Name,Ordering\nL10002,Only,New,Ordering\n`;
+        const v1 = await put(key, older);
+        const v2 = await put(key, newer);
+        const [olderEvent, newerEvent] = await eventsAsS3SendsThem([v1, v2]);
+        if (!olderEvent || !newerEvent) throw new Error('Expected one notification per upload');
+
+        // Act: the newer upload's event, then the older one's (late, or a retried delivery).
+        await handler(newerEvent, lambdaContext());
+        await handler(olderEvent, lambdaContext());
+
+        // Assess: the table holds the newer upload's rows, nothing of the older one.
+        expect(await tableRows('L1')).toEqual([
+          ['L10001', 'New', 'Name', 'Ordering'],
+          ['L10002', 'Only', 'New', 'Ordering'],
+        ]);
+        // The archive's only (and current) copy is the newer upload.
+        const archived = await versionsOf(NAMES.archive, key);
+        expect(archived.map((v) => [v.body, v.isLatest])).toEqual([[newer, true]]);
+        // The older upload is kept, apart, naming its upload; nothing is left in inbound.
+        const kept = await versionsOf(NAMES.error, `superseded/${key}`);
+        expect(kept.map((v) => v.body)).toEqual([older]);
+        expect(kept[0]?.metadata['source-version-id']).toBe(v1.versionId);
+        const inbound = await s3.send(
+          new ListObjectVersionsCommand({ Bucket: NAMES.inbound, Prefix: key }),
+        );
+        expect(inbound.Versions ?? []).toEqual([]);
+        // Its summary says it was superseded and where it is.
+        const summaries = await receiveSummaries();
+        expect(summaries.map((s) => [s.body.status, s.body.source.versionId])).toEqual([
+          ['SUCCEEDED', v2.versionId],
+          ['SUPERSEDED', v1.versionId],
+        ]);
+        const superseded = summaries[1];
+        expect(superseded?.subject).toBe('[SUPERSEDED] roster.csv: a newer upload replaced it');
+        expect(superseded?.body).toMatchObject({
+          rows: { total: 0, written: 0, rejected: 0, duplicates: 0 },
+          destination: {
+            bucket: NAMES.error,
+            key: `superseded/${key}`,
+            versionId: kept[0]?.versionId,
+          },
+        });
+      });
     });
   },
 );
