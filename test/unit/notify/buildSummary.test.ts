@@ -199,3 +199,60 @@ describe('Function: summaryText', () => {
     expect(text).not.toContain('First problems');
   });
 });
+
+describe('Function: buildSummary (versions and superseded uploads)', () => {
+  const superseded = (): IngestResult =>
+    result({
+      status: 'SUPERSEDED',
+      source: { bucket: 'inbound', key: 'term1/roster.csv', versionId: 'v1', sequencer: '0A' },
+      destination: { bucket: 'errors', key: 'superseded/term1/roster.csv', versionId: 'e1' },
+      rows: { total: 0, written: 0, rejected: 0, duplicates: 0 },
+    });
+
+  it('says that a superseded upload was not loaded, and where it is kept', () => {
+    // Act
+    const text = summaryText(superseded());
+
+    // Assess
+    expect(subjectFor(superseded())).toBe('[SUPERSEDED] roster.csv: a newer upload replaced it');
+    expect(text).toContain('Status: SUPERSEDED');
+    expect(text).toContain('SUPERSEDED by a newer upload of the same name');
+    expect(text).toContain(
+      'The file is now at s3://errors/superseded/term1/roster.csv (version e1)',
+    );
+    expect(text).not.toContain('rows were written before it stopped');
+  });
+
+  it('counts the rows a superseded upload wrote before it stopped', () => {
+    const stopped = {
+      ...superseded(),
+      rows: { total: 600, written: 590, rejected: 10, duplicates: 0 },
+    };
+    expect(summaryText(stopped)).toContain('590 rows were written before it stopped.');
+  });
+
+  it('names the version of the upload, of its copy and of its report', () => {
+    // Prepare
+    const versioned = result({
+      status: 'PARTIAL',
+      source: { bucket: 'inbound', key: 'a.csv', versionId: 'in-1', sequencer: '0A' },
+      destination: { bucket: 'errors', key: 'a.csv', versionId: 'out-1' },
+      report: { bucket: 'errors', key: 'a.errors.csv', versionId: 'rep-1' },
+    });
+
+    // Act
+    const json = summaryJson(versioned);
+    const text = summaryText(versioned);
+
+    // Assess
+    expect(json).toMatchObject({
+      source: { versionId: 'in-1', sequencer: '0A' },
+      destination: { versionId: 'out-1' },
+      report: { versionId: 'rep-1' },
+    });
+    expect(text).toContain('File:   s3://inbound/a.csv (version in-1)');
+    expect(text).toContain(
+      'Every rejected row is listed in s3://errors/a.errors.csv (version rep-1)',
+    );
+  });
+});
