@@ -209,4 +209,24 @@ describe('Function: ingestObject (an older upload overtaken by a newer one of it
     );
     expect(listed.Contents ?? []).toEqual([]);
   });
+
+  it('refuses to reprocess a superseded upload from the error bucket: it would load old rows over newer ones', async () => {
+    // Prepare
+    const { clients, config, order, ledger } = pipeline();
+    const key = 'superseded/overtaken/kept.csv';
+    await s3.send(
+      new PutObjectCommand({ Bucket: stack.names.error, Key: key, Body: csv('kept', 2) }),
+    );
+
+    // Act: an S3 Batch Operations task over the error bucket.
+    const outcome = await ingestObject(
+      { bucket: stack.names.error, key, jobId: 'job-2' },
+      { clients, config, ledger, keyOrder: order, remainingTimeMs: () => 900_000 },
+    );
+
+    // Assess
+    expect(outcome).toMatchObject({ kind: 'skipped', reason: 'OWN_OUTPUT_BUCKET' });
+    expect(await tableCount(clients, 'kept')).toBe(0);
+    expect(await exists(stack.names.error, key)).toBe(true);
+  });
 });
