@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Config } from '../config.ts';
+import { logger } from '../observability.ts';
 import type { IngestResult, ObjectLocation, UploadRef } from '../types.ts';
 
 /** Where superseded uploads are kept in the error bucket, out of the way of failed files. */
@@ -28,6 +29,13 @@ export function supersede(
   done: { loaded: IngestResult | null; startedAt: number; move: boolean },
 ): IngestResult {
   const { loaded, startedAt } = done;
+  logger.warn('SUPERSEDED by a newer upload of the same name: not loaded further, kept apart', {
+    bucket: upload.bucket,
+    key: upload.key,
+    versionId: upload.versionId,
+    sequencer: upload.sequencer,
+    rowsWritten: loaded?.rows.written ?? 0,
+  });
   const destination: ObjectLocation | null = done.move
     ? { bucket: config.errorBucket, key: supersededKey(upload.key) }
     : null;

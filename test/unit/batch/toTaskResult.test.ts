@@ -35,6 +35,20 @@ function throttled(): Error {
 }
 
 describe('Function: toTaskResult', () => {
+  it('never calls a superseded upload succeeded', () => {
+    const superseded = result({
+      status: 'SUPERSEDED',
+      destination: { bucket: 'errors', key: 'superseded/fall 2024/roster.csv' },
+      rows: { total: 0, written: 0, rejected: 0, duplicates: 0 },
+    });
+    expect(ok(superseded)).toEqual({
+      taskId: TASK,
+      resultCode: 'PermanentFailure',
+      resultString:
+        'SUPERSEDED by a newer upload of the same name; moved to s3://errors/superseded/fall 2024/roster.csv',
+    });
+  });
+
   it('answers Succeeded for a loaded file, with the counts', () => {
     expect(ok(result({ rows: { total: 120, written: 118, rejected: 0, duplicates: 2 } }))).toEqual({
       taskId: TASK,
