@@ -229,4 +229,54 @@ describe('Function: ingestObject (an older upload overtaken by a newer one of it
     expect(await tableCount(clients, 'kept')).toBe(0);
     expect(await exists(stack.names.error, key)).toBe(true);
   });
+
+  it('stops a long file between two parts when a newer upload started meanwhile, keeping the report so far', async () => {
+    // Prepare: part 0 reads about 768 rows (3 looks at the clock), with rejected rows among them.
+    const { clients, config, order, ledger } = pipeline();
+    const key = 'overtaken/between parts.csv';
+    const lines = csv('between', 3_000).split('\n');
+    lines[10] = 'bad-row,First,Last,between course';
+    const body = lines.join('\n');
+    const older = await upload(key, body);
+    let looks = 0;
+    const first = await ingestObject(older, {
+      clients,
+      config,
+      ledger,
+      keyOrder: order,
+      remainingTimeMs: () => (looks++ < 3 ? 900_000 : 1_000),
+    });
+    expect(first).toMatchObject({ kind: 'continued', part: 1 });
+
+    // Act: a newer upload of the name starts before part 1 runs.
+    expect(await order.claim({ ...older, eTag: 'newer', sequencer: nextSequencer() })).toBe(true);
+    const outcome = await ingestObject(older, {
+      clients,
+      config,
+      ledger,
+      keyOrder: order,
+      remainingTimeMs: () => 900_000,
+    });
+
+    // Assess: part 1 wrote nothing; the counts and the report are part 0's.
+    if (outcome.kind !== 'processed') throw new Error(`not processed: ${outcome.kind}`);
+    expect(outcome.result).toMatchObject({
+      status: 'SUPERSEDED',
+      destination: { bucket: stack.names.error, key: `superseded/${key}` },
+      report: { bucket: stack.names.error, key: 'overtaken/between parts.errors.csv' },
+    });
+    const { rows } = outcome.result;
+    expect(rows.rejected).toBe(1);
+    expect(rows.total).toBeLessThan(3_000);
+    expect(await tableCount(clients, 'between')).toBe(rows.written);
+    const report = await s3.send(
+      new GetObjectCommand({
+        Bucket: stack.names.error,
+        Key: 'overtaken/between parts.errors.csv',
+      }),
+    );
+    expect(await report.Body?.transformToString()).toMatch(/^11,student_id,bad-row,/m);
+    expect(await exists(stack.names.error, `superseded/${key}`)).toBe(true);
+    expect(await exists(stack.names.inbound, key)).toBe(false);
+  });
 });
