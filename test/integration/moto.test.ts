@@ -464,7 +464,7 @@ describe.skipIf(motoMissing && !inCi)(
       ]);
     });
 
-    // Runs last: versioning cannot be switched off again on the inbound bucket.
+    // Runs after the tests of unversioned buckets: versioning cannot be switched off again.
     it('reads and deletes exactly the version the event names when the bucket is versioned', async () => {
       // Prepare
       await s3.send(
