@@ -7,6 +7,18 @@ import type { FileErrorCode, RowErrorCode } from './errors.ts';
 /** A student enrolment as stored in the table: every column is a string. */
 export type StudentRecord = Record<string, string>;
 
+/** How one file's records map to the schema's columns: decided from its first row, kept for its continuations. */
+export interface FileLayout {
+  /** `data`: no header, the first row is a record in the schema's column order. */
+  kind: 'header' | 'data';
+  /** For each schema column, the index of the field that holds it. */
+  mapping: number[];
+  /** Fields a record has: the header's width, Excel's empty trailing cells included. */
+  width: number;
+  /** Fields a record needs: the header's empty trailing cells (Excel leftovers) may be left out. */
+  needed: number;
+}
+
 /** One S3 object version to ingest: the unit of work and of idempotency. */
 export interface UploadRef {
   bucket: string;

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { InfrastructureError } from '../errors.ts';
 import { isTransient } from '../retry.ts';
-import type { IngestResult, RowCounts, RowError, UploadRef } from '../types.ts';
+import type { FileLayout, IngestResult, RowCounts, RowError, UploadRef } from '../types.ts';
 
 /**
  * How far an upload got, in order. A retry resumes at the first step not done: rows are never
@@ -19,7 +19,8 @@ export interface Checkpoint {
   pass: 'check' | 'write';
   offset: number;
   line: number;
-  mapping: number[] | null;
+  /** The file's layout, decided by part 0 from its first row. */
+  layout: FileLayout | null;
   rows: RowCounts;
   /** How many report lines were written, and by which parts (part 0 writes the final key). */
   reportCount: number;

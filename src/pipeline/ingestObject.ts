@@ -114,7 +114,7 @@ function firstCheckpoint(options: IngestOptions): Checkpoint {
     pass: options.errorPolicy === 'strict' ? 'check' : 'write',
     offset: 0,
     line: 1,
-    mapping: null,
+    layout: null,
     rows: { total: 0, written: 0, rejected: 0, duplicates: 0 },
     reportCount: 0,
     reportParts: [],
@@ -236,7 +236,7 @@ async function loadStep(
         part: state.part + 1,
         offset: loaded.stoppedAt.offset,
         line: loaded.stoppedAt.line,
-        mapping: loaded.mapping ? [...loaded.mapping] : null,
+        layout: loaded.layout,
         rows: loaded.rows,
         reportCount: state.reportCount + report.count,
         reportParts: wrote ? [...state.reportParts, state.part] : state.reportParts,
@@ -265,7 +265,7 @@ async function loadStep(
         pass: 'write',
         offset: 0,
         line: 1,
-        mapping: null,
+        layout: null,
         rows: { total: 0, written: 0, rejected: 0, duplicates: 0 },
       };
       continue;

@@ -6,8 +6,8 @@ import type { BatchWriter } from '../dynamo/BatchWriter.ts';
 import { KeyTracker } from '../dynamo/KeyTracker.ts';
 import { FileProblem, InfrastructureError } from '../errors.ts';
 import type { ReportWriter } from '../s3/ReportWriter.ts';
-import type { RowCounts, RowError } from '../types.ts';
-import { type ColumnMapping, resolveHeader, toRecord } from '../validation/resolveHeader.ts';
+import type { FileLayout, RowCounts, RowError } from '../types.ts';
+import { fitsLayout, isBlankRecord, resolveHeader, toRecord } from '../validation/resolveHeader.ts';
 import { COLUMNS, TABLE_KEY, validateRecord } from '../validation/schema.ts';
 
 /** S3 Batch Operations' rule: an error rate is only judged once this many rows were read. */
@@ -21,7 +21,7 @@ export interface ReadPosition {
 
 /** What a continuation needs to go on where the previous invocation stopped. */
 export interface ResumePoint extends ReadPosition {
-  mapping: ColumnMapping | null;
+  layout: FileLayout | null;
   rows: RowCounts;
 }
 
@@ -52,7 +52,7 @@ export interface LoadRowsResult {
   fileError: FileProblem | null;
   /** Set when reading stopped early to continue in another invocation. */
   stoppedAt: ReadPosition | null;
-  mapping: ColumnMapping | null;
+  layout: FileLayout | null;
 }
 
 /** Rows between two looks at the clock: cheap enough, and fine-grained enough to stop on time. */
@@ -74,7 +74,7 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
   // Duplicates are counted within one invocation's part of a file; across parts the later row
   // still wins, because a part's writes have all landed before the next part starts.
   const seen = new KeyTracker();
-  let mapping: ColumnMapping | null = resume?.mapping ?? null;
+  let layout: FileLayout | null = resume?.layout ?? null;
 
   const reject = async (errors: RowError[]): Promise<void> => {
     rows.rejected++;
@@ -97,25 +97,29 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
   // Synchronous for a valid row: a promise only when the writer or the report asks to wait, so
   // the common row costs no promise and no microtask.
   const handle = (row: RawRow): void | Promise<void> => {
-    if (mapping === null) {
-      const resolution = resolveHeader(row.fields, row.line);
-      mapping = resolution.mapping;
-      if (resolution.kind === 'header') return;
+    // Excel's empty rows at the bottom (`,,,,`) are no more a row than an empty line is.
+    if (isBlankRecord(row.fields)) return;
+    if (layout === null) {
+      layout = resolveHeader(row.fields, row.line);
+      if (layout.kind === 'header') return;
     }
     rows.total++;
     let wait: Promise<void> | undefined | void;
-    if (row.fields.length !== mapping.length) {
+    if (!fitsLayout(row.fields, layout)) {
       wait = reject([
         {
           line: row.line,
           field: '',
           value: row.fields.join(',').slice(0, 200),
-          error: `expected ${COLUMNS.length} fields (${COLUMNS.join(', ')}), found ${row.fields.length}`,
+          error:
+            layout.width === COLUMNS.length
+              ? `expected ${COLUMNS.length} fields (${COLUMNS.join(', ')}), found ${row.fields.length}`
+              : `expected ${layout.width} fields like the header, found ${row.fields.length}`,
           code: 'FIELD_COUNT',
         },
       ]);
     } else {
-      const record = toRecord(row.fields, mapping);
+      const record = toRecord(row.fields, layout.mapping);
       const errors = validateRecord(record, row.line);
       if (errors) {
         wait = reject(errors);
@@ -183,12 +187,12 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
       });
     }
   }
-  if (!fileError && !stoppedAt && mapping === null) {
+  if (!fileError && !stoppedAt && layout === null) {
     fileError = new FileProblem('EMPTY_FILE', 'The file is empty: no header and no rows.');
   } else if (!fileError && !stoppedAt && rows.total === 0) {
     fileError = new FileProblem('NO_DATA_ROWS', 'The file has a header but no data rows.', 1);
   }
   if (writer) await writer.flush();
   rows.written = rows.total - rows.rejected - rows.duplicates;
-  return { rows, fileError, stoppedAt: fileError ? null : stoppedAt, mapping };
+  return { rows, fileError, stoppedAt: fileError ? null : stoppedAt, layout };
 }

@@ -39,7 +39,7 @@ describe('Function: loadRows', () => {
       writer: null,
       report: report(),
       maxErrorRate: 0.5,
-      resume: { ...stoppedAt, mapping: first.mapping, rows: first.rows },
+      resume: { ...stoppedAt, layout: first.layout, rows: first.rows },
     });
     const whole = await loadRows(Readable.from([bytes]), {
       writer: null,

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { FileProblem } from '../../../src/errors.ts';
-import { resolveHeader, toRecord } from '../../../src/validation/resolveHeader.ts';
+import {
+  fitsLayout,
+  isBlankRecord,
+  resolveHeader,
+  toRecord,
+} from '../../../src/validation/resolveHeader.ts';
 
 function problemOf(fields: string[], line?: number): FileProblem {
   try {
@@ -18,6 +23,8 @@ describe('Function: resolveHeader', () => {
     expect(resolveHeader(['student_id', 'first_name', 'last_name', 'course'])).toEqual({
       kind: 'header',
       mapping: [0, 1, 2, 3],
+      width: 4,
+      needed: 4,
     });
   });
 
@@ -30,7 +37,7 @@ describe('Function: resolveHeader', () => {
     const resolution = resolveHeader(header);
 
     // Assess
-    expect(resolution).toEqual({ kind: 'header', mapping: [2, 3, 1, 0] });
+    expect(resolution).toMatchObject({ kind: 'header', mapping: [2, 3, 1, 0] });
     expect(toRecord(data, resolution.mapping)).toEqual({
       student_id: 'A10001',
       first_name: 'Jack',
@@ -41,7 +48,7 @@ describe('Function: resolveHeader', () => {
 
   it('ignores case and surrounding spaces in header names', () => {
     // Act & Assess
-    expect(resolveHeader([' Student_ID', 'FIRST_NAME ', ' Last_Name ', 'Course'])).toEqual({
+    expect(resolveHeader([' Student_ID', 'FIRST_NAME ', ' Last_Name ', 'Course'])).toMatchObject({
       kind: 'header',
       mapping: [0, 1, 2, 3],
     });
@@ -52,7 +59,7 @@ describe('Function: resolveHeader', () => {
     const resolution = resolveHeader(['A10001', 'Jack', 'Reacher', 'Advanced Physical Security']);
 
     // Assess
-    expect(resolution).toEqual({ kind: 'data', mapping: [0, 1, 2, 3] });
+    expect(resolution).toEqual({ kind: 'data', mapping: [0, 1, 2, 3], width: 4, needed: 4 });
   });
 
   it('rejects a first row that is neither a header nor valid data, quoting it', () => {
@@ -97,9 +104,44 @@ describe('Function: resolveHeader', () => {
     expect(short.message).toContain('missing first_name, last_name');
   });
 
+  it('ignores empty header cells and their columns, in the middle or trailing (Excel)', () => {
+    // Act
+    const layout = resolveHeader(['student_id', '', 'first_name', 'last_name', 'course', ' ', '']);
+
+    // Assess
+    expect(layout).toEqual({ kind: 'header', mapping: [0, 2, 3, 4], width: 7, needed: 5 });
+    expect(fitsLayout(['A10001', 'x', 'Ada', 'Lovelace', 'Maths'], layout)).toBe(true);
+    expect(fitsLayout(['A10001', 'x', 'Ada', 'Lovelace', 'Maths', '', '', '', ''], layout)).toBe(
+      true,
+    );
+    expect(fitsLayout(['A10001', 'x', 'Ada', 'Lovelace'], layout)).toBe(false);
+    expect(fitsLayout(['A10001', 'x', 'Ada', 'Lovelace', 'Maths', '', '', 'y'], layout)).toBe(
+      false,
+    );
+  });
+
+  it('reads a headerless first row with trailing empty fields as data', () => {
+    // Act & Assess
+    expect(resolveHeader(['A10001', 'Jack', 'Reacher', 'Maths', '', ''])).toEqual({
+      kind: 'data',
+      mapping: [0, 1, 2, 3],
+      width: 4,
+      needed: 4,
+    });
+  });
+
   it('carries the line it was given', () => {
     // Act & Assess
     expect(problemOf(['nope'], 3).line).toBe(3);
+  });
+});
+
+describe('Function: isBlankRecord', () => {
+  it('is true only when every field is empty or blank', () => {
+    // Act & Assess
+    expect(isBlankRecord(['', '', '', ''])).toBe(true);
+    expect(isBlankRecord([' ', '\t', ''])).toBe(true);
+    expect(isBlankRecord(['', '', 'x', ''])).toBe(false);
   });
 });
 
