@@ -2,6 +2,9 @@ import { ConfigError } from './errors.ts';
 
 export type ErrorPolicy = 'skip' | 'strict';
 
+/** What to do with a header column the schema does not name: leave it out, or reject the file. */
+export type UnknownColumnsPolicy = 'ignore' | 'reject';
+
 export interface Config {
   tableName: string;
   archiveBucket: string;
@@ -15,6 +18,7 @@ export interface Config {
   /** BatchWriteItem calls kept in flight per file. */
   writeConcurrency: number;
   errorPolicy: ErrorPolicy;
+  unknownColumns: UnknownColumnsPolicy;
   /** Rejected/total rate that fails a file, checked once MIN_ROWS_FOR_ERROR_RATE rows were read. */
   maxErrorRate: number;
   /** Objects larger than this are moved with multipart copy (S3 CopyObject stops at 5 GB). */
@@ -30,6 +34,7 @@ export interface Config {
 export const DEFAULTS = {
   writeConcurrency: 16,
   errorPolicy: 'skip' as ErrorPolicy,
+  unknownColumns: 'ignore' as UnknownColumnsPolicy,
   maxErrorRate: 0.5,
   multipartCopyThresholdBytes: 5 * 1024 ** 3,
   continuationMarginMs: 60_000,
@@ -55,6 +60,16 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
   if (/^(true|1|yes)$/i.test(value)) return true;
   if (/^(false|0|no)$/i.test(value)) return false;
   throw new ConfigError(`${name} must be true or false, got "${value}"`);
+}
+
+function oneOf<T extends string>(env: Env, name: string, values: readonly T[], fallback: T): T {
+  const value = optional(env, name) ?? fallback;
+  if (!(values as readonly string[]).includes(value)) {
+    throw new ConfigError(
+      `${name} must be ${values.map((v) => `"${v}"`).join(' or ')}, got "${value}"`,
+    );
+  }
+  return value as T;
 }
 
 function number(env: Env, name: string, fallback: number, min: number, max: number): number {
@@ -88,6 +103,7 @@ export function loadConfig(env: Env = process.env): Config {
       number(env, 'WRITE_CONCURRENCY', DEFAULTS.writeConcurrency, 1, 256),
     ),
     errorPolicy: policy,
+    unknownColumns: oneOf(env, 'UNKNOWN_COLUMNS', ['ignore', 'reject'], DEFAULTS.unknownColumns),
     maxErrorRate: number(env, 'MAX_ERROR_RATE', DEFAULTS.maxErrorRate, 0, 1),
     multipartCopyThresholdBytes: number(
       env,

@@ -17,6 +17,17 @@ export interface FileLayout {
   width: number;
   /** Fields a record needs: the header's empty trailing cells (Excel leftovers) may be left out. */
   needed: number;
+  /** Header names of the columns outside the schema, never written (bounded: see resolveHeader). */
+  notLoaded: string[];
+  /** How many columns were not loaded (`notLoaded` names at most the first few). */
+  notLoadedCount: number;
+}
+
+/** What the summary says about how a file was read. */
+export interface CsvDescription {
+  /** Header names of the columns left out (at most 10, each bounded), and how many there were. */
+  columnsNotLoaded: string[];
+  columnsNotLoadedCount: number;
 }
 
 /** One S3 object version to ingest: the unit of work and of idempotency. */
@@ -77,6 +88,8 @@ export interface IngestResult {
   errors: RowError[];
   /** Set when the file itself was rejected. */
   fileError: { code: FileErrorCode; message: string } | null;
+  /** How the file was read, when it was not a plain comma-separated UTF-8 file of schema columns. */
+  csv?: CsvDescription;
   durationMs: number;
 }
 

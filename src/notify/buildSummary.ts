@@ -1,4 +1,4 @@
-import type { IngestResult } from '../types.ts';
+import type { CsvDescription, IngestResult } from '../types.ts';
 
 /** SNS: a Subject is ASCII, has no line breaks and is under 100 characters. */
 const SUBJECT_LIMIT = 99;
@@ -24,6 +24,7 @@ export function summaryJson(result: IngestResult): Record<string, unknown> {
     rows: result.rows,
     ...(result.report ? { report: result.report } : {}),
     ...(result.fileError ? { fileError: result.fileError } : {}),
+    ...(result.csv ? { csv: result.csv } : {}),
     errors: result.errors.slice(0, 10).map(({ line, field, error }) => ({ line, field, error })),
     durationMs: result.durationMs,
   };
@@ -49,6 +50,19 @@ export function subjectFor(result: IngestResult): string {
   return asciiSubject(`${head}${shortName}${tail}`);
 }
 
+/** How the file was read, where it was not the plain case. */
+function csvLines(csv: CsvDescription): string[] {
+  const lines: string[] = [];
+  if (csv.columnsNotLoadedCount > 0) {
+    const more = csv.columnsNotLoadedCount - csv.columnsNotLoaded.length;
+    lines.push(
+      `Columns not loaded: ${csv.columnsNotLoaded.join(', ')}${more > 0 ? ` and ${more} more` : ''}`,
+      '  (not in the schema: never written to the table)',
+    );
+  }
+  return lines;
+}
+
 /** The e-mail a registrar reads: what happened, the counts, the first problems, where things went. */
 export function summaryText(result: IngestResult): string {
   const { rows } = result;
@@ -63,6 +77,7 @@ export function summaryText(result: IngestResult): string {
     `Rows rejected:  ${rows.rejected}`,
     `Duplicate keys: ${rows.duplicates}${rows.duplicates > 0 ? ' (the last row for each student and course was kept)' : ''}`,
   ];
+  if (result.csv) lines.push('', ...csvLines(result.csv));
   if (result.status === 'SUPERSEDED') {
     lines.push(
       '',

@@ -29,6 +29,7 @@ import type {
   UploadRef,
 } from '../types.ts';
 import { invokeContinuation } from './continuation.ts';
+import { describeCsv } from './describeCsv.ts';
 import { loadRows } from './loadRows.ts';
 import { SUPERSEDED_PREFIX, supersede } from './supersede.ts';
 
@@ -213,6 +214,7 @@ async function loadStep(
       writer: state.pass === 'write' ? writer : null,
       report,
       maxErrorRate: config.maxErrorRate,
+      unknownColumns: config.unknownColumns,
       resume: state.offset > 0 ? { ...state } : undefined,
       shouldStop: () =>
         overtaken() || (canContinue && context.remainingTimeMs() < config.continuationMarginMs),
@@ -281,6 +283,7 @@ async function loadStep(
     } else if (state.pass === 'check') {
       rows = { ...rows, written: 0 };
     }
+    state = { ...state, layout: loaded.layout };
     return finishLoading(upload, context, options, { state, report, rows, fileError, exact, size });
   }
 }
@@ -346,6 +349,7 @@ async function finishLoading(
     rows,
     errors,
     fileError: fileError ? { code: fileError.code, message: fileError.message } : null,
+    ...describeCsv(state.layout),
     durationMs: Date.now() - state.startedAt,
   };
   return {

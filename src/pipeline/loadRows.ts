@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { UnknownColumnsPolicy } from '../config.ts';
 import { pipeline } from 'node:stream/promises';
 import { createCsvParser, type RawRow, toFileProblem } from '../csv/createCsvParser.ts';
 import { Utf8Validator } from '../csv/Utf8Validator.ts';
@@ -37,6 +38,8 @@ export interface LoadRowsOptions {
   writer: BatchWriter | null;
   report: ReportWriter;
   maxErrorRate: number;
+  /** Columns outside the schema: left out (default) or the file is rejected. */
+  unknownColumns?: UnknownColumnsPolicy | undefined;
   /** Continue a file from a checkpoint; `body` then starts at `resume.offset`. */
   resume?: ResumePoint | undefined;
   /** Asked every few hundred rows; true stops at the next record boundary (time is running out). */
@@ -100,7 +103,7 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
     // Excel's empty rows at the bottom (`,,,,`) are no more a row than an empty line is.
     if (isBlankRecord(row.fields)) return;
     if (layout === null) {
-      layout = resolveHeader(row.fields, row.line);
+      layout = resolveHeader(row.fields, row.line, { unknownColumns: options.unknownColumns });
       if (layout.kind === 'header') return;
     }
     rows.total++;

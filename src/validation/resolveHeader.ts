@@ -1,3 +1,4 @@
+import type { UnknownColumnsPolicy } from '../config.ts';
 import { FileProblem } from '../errors.ts';
 import type { FileLayout } from '../types.ts';
 import { COLUMNS, validateRecord } from './schema.ts';
@@ -42,15 +43,41 @@ export function toRecord(
   return record;
 }
 
+/** A header name goes into summaries: at most this many, each at most this long. */
+export const MAX_NAMES = 10;
+export const MAX_NAME_LENGTH = 64;
+
+/** A header cell as it may be shown: trimmed, control characters escaped, cut to a bound. */
+export function boundName(cell: string): string {
+  let escaped = '';
+  for (const char of cell.trim()) {
+    const code = char.charCodeAt(0);
+    const control = code < 0x20 || (code >= 0x7f && code <= 0x9f);
+    escaped += control ? `\\u${code.toString(16).padStart(4, '0')}` : char;
+    if (escaped.length > MAX_NAME_LENGTH) break;
+  }
+  return escaped.length > MAX_NAME_LENGTH ? `${escaped.slice(0, MAX_NAME_LENGTH - 1)}…` : escaped;
+}
+
+export interface ResolveHeaderOptions {
+  /** `ignore` (default): columns outside the schema are left out and named; `reject`: the file fails. */
+  unknownColumns?: UnknownColumnsPolicy;
+}
+
 const IDENTITY: ColumnMapping = COLUMNS.map((_, index) => index);
 
 /**
  * Decides what the first row is: a header naming the schema's columns in any order, or (in a file
  * without a header) a valid record in the schema's column order. Empty header cells and their
- * columns are ignored (Excel saves a stray column that way). Anything else rejects the file with
- * a message that says which columns were expected, missing or unknown.
+ * columns are ignored (Excel saves a stray column that way); other columns outside the schema are
+ * left out and named, or reject the file under `unknownColumns: 'reject'`. A missing or repeated
+ * column rejects the file, naming it.
  */
-export function resolveHeader(fields: readonly string[], line = 1): ColumnLayout {
+export function resolveHeader(
+  fields: readonly string[],
+  line = 1,
+  options: ResolveHeaderOptions = {},
+): ColumnLayout {
   const cells = fields.map(normalise);
   const known = cells.filter((cell) => COLUMNS.includes(cell));
   const expected = COLUMNS.join(',');
@@ -62,6 +89,8 @@ export function resolveHeader(fields: readonly string[], line = 1): ColumnLayout
         mapping: [...IDENTITY],
         width: COLUMNS.length,
         needed: COLUMNS.length,
+        notLoaded: [],
+        notLoadedCount: 0,
       };
     }
     throw new FileProblem(
@@ -71,12 +100,17 @@ export function resolveHeader(fields: readonly string[], line = 1): ColumnLayout
     );
   }
   const missing = COLUMNS.filter((column) => !cells.includes(column));
-  const unknown = cells.filter((cell) => cell !== '' && !COLUMNS.includes(cell));
+  const unknown = fields.filter((_, i) => cells[i] !== '' && !COLUMNS.includes(cells[i] ?? ''));
+  const rejectUnknown = options.unknownColumns === 'reject' && unknown.length > 0;
+  const named = unknown.slice(0, MAX_NAMES).map(boundName);
+  const more = unknown.length > MAX_NAMES ? ` and ${unknown.length - MAX_NAMES} more` : '';
   const repeated = known.filter((cell, index) => known.indexOf(cell) !== index);
-  if (missing.length > 0 || unknown.length > 0 || repeated.length > 0) {
+  if (missing.length > 0 || rejectUnknown || repeated.length > 0) {
     const problems = [
       missing.length > 0 ? `missing ${missing.join(', ')}` : '',
-      unknown.length > 0 ? `unknown ${unknown.map((c) => `"${c}"`).join(', ')}` : '',
+      rejectUnknown
+        ? `unknown ${named.map((c) => `"${c.toLowerCase()}"`).join(', ')}${more} (UNKNOWN_COLUMNS is reject)`
+        : '',
       repeated.length > 0 ? `repeated ${repeated.join(', ')}` : '',
     ].filter(Boolean);
     throw new FileProblem(
@@ -90,5 +124,7 @@ export function resolveHeader(fields: readonly string[], line = 1): ColumnLayout
     mapping: COLUMNS.map((column) => cells.indexOf(column)),
     width: fields.length,
     needed: usedWidth(fields),
+    notLoaded: named,
+    notLoadedCount: unknown.length,
   };
 }

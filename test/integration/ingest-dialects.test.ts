@@ -1,5 +1,9 @@
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createClients } from '../../src/clients.ts';
+import { loadConfig } from '../../src/config.ts';
+import { lambdaContext } from '../../src/local/lambdaContext.ts';
+import { createIngestOnce } from '../../src/pipeline/ingestOnce.ts';
 import { fixture, IngestStack, type Summary } from '../support/ingestStack.ts';
 
 /*
@@ -25,6 +29,16 @@ function onlySummary(key: string): Summary {
   const summaries = harness.summariesFor(key);
   expect(summaries).toHaveLength(1);
   return summaries[0] as Summary;
+}
+
+/** Uploads `body` and runs the real handler, configured with `env` on top of the stack's. */
+async function ingestWith(env: Record<string, string>, key: string, body: Buffer | string) {
+  const { createHandler } = await import('../../src/handlers/ingest.ts');
+  const config = loadConfig({ ...harness.stack.env, ...env });
+  const handler = createHandler(createIngestOnce({ clients: createClients(config), config }));
+  const upload = await harness.put(key, body);
+  await handler(harness.eventFor(upload), lambdaContext());
+  return upload;
 }
 
 async function reportRows(key: string): Promise<string[][]> {
@@ -85,5 +99,91 @@ describe('Handler: ingest, Excel leftovers', () => {
       ['5', 'last_name', '', 'last_name is empty'],
     ]);
     expect((await harness.tableRows()).map((row) => row.student_id)).toEqual(['E10012']);
+  });
+});
+
+describe('Handler: ingest, columns outside the schema', () => {
+  it('loads an export with extra columns, never writes them, and names them in the summary', async () => {
+    // Act
+    const upload = await harness.ingest('sis/export.csv', fixture('sis-export.csv'));
+
+    // Assess
+    const rows = await harness.tableRows();
+    expect(rows).toEqual([
+      { student_id: 'S10001', first_name: 'Ada', last_name: 'Lovelace', course: 'Math 101' },
+      {
+        student_id: 'S10002',
+        first_name: 'Alan',
+        last_name: 'Turing',
+        course: 'Logic, Advanced',
+      },
+      { student_id: 'S10003', first_name: 'Grace', last_name: 'Hopper', course: 'Compilers' },
+    ]);
+    const summary = onlySummary(upload.key);
+    expect(summary.json.status).toBe('SUCCEEDED');
+    expect(summary.json).toMatchObject({
+      csv: { columnsNotLoaded: ['email', 'term'], columnsNotLoadedCount: 2 },
+    });
+    expect(summary.parts.email).toContain('Columns not loaded: email, term');
+    expect(summary.parts.email).not.toContain('@example.edu');
+    expect(await harness.whereIs(upload.key)).toEqual([harness.names.archive]);
+  });
+
+  it('rejects the file under UNKNOWN_COLUMNS=reject, naming the columns', async () => {
+    // Act
+    const upload = await ingestWith(
+      { UNKNOWN_COLUMNS: 'reject' },
+      'sis/strict.csv',
+      fixture('sis-export.csv'),
+    );
+
+    // Assess
+    const summary = onlySummary(upload.key);
+    expect(summary.json.status).toBe('FAILED');
+    expect(summary.json.fileError).toEqual({
+      code: 'INVALID_HEADER',
+      message:
+        'The header must name the columns student_id,first_name,last_name,course (in any order): unknown "email", "term" (UNKNOWN_COLUMNS is reject).',
+    });
+    expect(await harness.tableRows()).toEqual([]);
+  });
+
+  it('still fails a file that lacks a required column, naming it', async () => {
+    // Act
+    const upload = await harness.ingest(
+      'sis/no-course.csv',
+      'student_id,first_name,last_name,email\nS10001,Ada,Lovelace,ada@example.edu\n',
+    );
+
+    // Assess
+    const summary = onlySummary(upload.key);
+    expect(summary.json.fileError).toEqual({
+      code: 'INVALID_HEADER',
+      message:
+        'The header must name the columns student_id,first_name,last_name,course (in any order): missing course.',
+    });
+  });
+
+  it('names at most 10 columns not loaded, each cut to 64 characters, control characters escaped', async () => {
+    // Prepare
+    const extra = [
+      `note\u0007${'x'.repeat(100)}`,
+      ...Array.from({ length: 11 }, (_, i) => `extra${i + 1}`),
+    ];
+    const header = ['student_id', 'first_name', 'last_name', 'course', ...extra].join(',');
+    const row = ['S10009', 'Ada', 'Lovelace', 'Maths', ...extra.map(() => 'v')].join(',');
+
+    // Act
+    const upload = await harness.ingest('sis/wide.csv', `${header}\n${row}\n`);
+
+    // Assess
+    const summary = onlySummary(upload.key);
+    const named = (summary.json as { csv?: { columnsNotLoaded: string[] } }).csv?.columnsNotLoaded;
+    expect(summary.json.status).toBe('SUCCEEDED');
+    expect(named).toHaveLength(10);
+    expect(named?.[0]).toBe(`note\\u0007${'x'.repeat(53)}…`);
+    expect(named?.[0]).toHaveLength(64);
+    expect(named?.slice(1)).toEqual(Array.from({ length: 9 }, (_, i) => `extra${i + 1}`));
+    expect(summary.parts.email).toContain('extra9 and 2 more');
   });
 });

@@ -36,6 +36,7 @@ describe('Function: loadConfig', () => {
       forcePathStyle: false,
       writeConcurrency: DEFAULTS.writeConcurrency,
       errorPolicy: 'skip',
+      unknownColumns: 'ignore',
       maxErrorRate: DEFAULTS.maxErrorRate,
       multipartCopyThresholdBytes: DEFAULTS.multipartCopyThresholdBytes,
     });
@@ -49,6 +50,7 @@ describe('Function: loadConfig', () => {
       S3_FORCE_PATH_STYLE: 'TRUE',
       WRITE_CONCURRENCY: '8.9',
       ERROR_POLICY: 'strict',
+      UNKNOWN_COLUMNS: 'reject',
       MAX_ERROR_RATE: '0',
     });
 
@@ -58,6 +60,7 @@ describe('Function: loadConfig', () => {
       forcePathStyle: true,
       writeConcurrency: 8,
       errorPolicy: 'strict',
+      unknownColumns: 'reject',
       maxErrorRate: 0,
     });
   });
@@ -83,6 +86,7 @@ describe('Function: loadConfig', () => {
     ['MAX_ERROR_RATE', '1.5', 'MAX_ERROR_RATE must be a number from 0 to 1, got "1.5"'],
     ['MAX_ERROR_RATE', '-0.1', 'MAX_ERROR_RATE must be a number from 0 to 1, got "-0.1"'],
     ['ERROR_POLICY', 'lenient', 'ERROR_POLICY must be "skip" or "strict", got "lenient"'],
+    ['UNKNOWN_COLUMNS', 'drop', 'UNKNOWN_COLUMNS must be "ignore" or "reject", got "drop"'],
     [
       'MULTIPART_COPY_THRESHOLD_BYTES',
       '1024',

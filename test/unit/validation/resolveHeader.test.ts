@@ -1,15 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { FileProblem } from '../../../src/errors.ts';
 import {
+  boundName,
   fitsLayout,
   isBlankRecord,
   resolveHeader,
   toRecord,
 } from '../../../src/validation/resolveHeader.ts';
 
-function problemOf(fields: string[], line?: number): FileProblem {
+function problemOf(
+  fields: string[],
+  line?: number,
+  options?: Parameters<typeof resolveHeader>[2],
+): FileProblem {
   try {
-    resolveHeader(fields, line);
+    resolveHeader(fields, line, options);
   } catch (error) {
     if (error instanceof FileProblem) return error;
     throw error;
@@ -25,6 +30,8 @@ describe('Function: resolveHeader', () => {
       mapping: [0, 1, 2, 3],
       width: 4,
       needed: 4,
+      notLoaded: [],
+      notLoadedCount: 0,
     });
   });
 
@@ -59,7 +66,7 @@ describe('Function: resolveHeader', () => {
     const resolution = resolveHeader(['A10001', 'Jack', 'Reacher', 'Advanced Physical Security']);
 
     // Assess
-    expect(resolution).toEqual({ kind: 'data', mapping: [0, 1, 2, 3], width: 4, needed: 4 });
+    expect(resolution).toMatchObject({ kind: 'data', mapping: [0, 1, 2, 3], width: 4, needed: 4 });
   });
 
   it('rejects a first row that is neither a header nor valid data, quoting it', () => {
@@ -83,23 +90,50 @@ describe('Function: resolveHeader', () => {
 
   it('names the missing and unknown columns of a header', () => {
     // Act
-    const problem = problemOf(['student_id', 'first_name', 'surname', 'course'], 1);
+    const problem = problemOf(['student_id', 'first_name', 'surname', 'course'], 1, {
+      unknownColumns: 'reject',
+    });
 
     // Assess
     expect(problem.code).toBe('INVALID_HEADER');
     expect(problem.message).toBe(
-      'The header must name the columns student_id,first_name,last_name,course (in any order): missing last_name; unknown "surname".',
+      'The header must name the columns student_id,first_name,last_name,course (in any order): missing last_name; unknown "surname" (UNKNOWN_COLUMNS is reject).',
     );
   });
 
-  it('rejects a header with an extra column or a repeated one', () => {
+  it('leaves columns outside the schema out and names them, bounded', () => {
     // Act
-    const extra = problemOf(['student_id', 'first_name', 'last_name', 'course', 'email']);
+    const layout = resolveHeader([
+      'Email',
+      'student_id',
+      'first_name',
+      'last_name',
+      'course',
+      'Term',
+    ]);
+
+    // Assess
+    expect(layout).toEqual({
+      kind: 'header',
+      mapping: [1, 2, 3, 4],
+      width: 6,
+      needed: 6,
+      notLoaded: ['Email', 'Term'],
+      notLoadedCount: 2,
+    });
+    expect(boundName(` a\u0000b${'c'.repeat(80)} `)).toBe(`a\\u0000b${'c'.repeat(55)}…`);
+  });
+
+  it('rejects a header with an extra column (UNKNOWN_COLUMNS=reject) or a repeated one', () => {
+    // Act
+    const extra = problemOf(['student_id', 'first_name', 'last_name', 'course', 'email'], 1, {
+      unknownColumns: 'reject',
+    });
     const repeated = problemOf(['student_id', 'first_name', 'last_name', 'course', 'Course']);
     const short = problemOf(['student_id', 'course']);
 
     // Assess
-    expect(extra.message).toContain('unknown "email"');
+    expect(extra.message).toContain('unknown "email" (UNKNOWN_COLUMNS is reject)');
     expect(repeated.message).toContain('repeated course');
     expect(short.message).toContain('missing first_name, last_name');
   });
@@ -109,7 +143,7 @@ describe('Function: resolveHeader', () => {
     const layout = resolveHeader(['student_id', '', 'first_name', 'last_name', 'course', ' ', '']);
 
     // Assess
-    expect(layout).toEqual({ kind: 'header', mapping: [0, 2, 3, 4], width: 7, needed: 5 });
+    expect(layout).toMatchObject({ kind: 'header', mapping: [0, 2, 3, 4], width: 7, needed: 5 });
     expect(fitsLayout(['A10001', 'x', 'Ada', 'Lovelace', 'Maths'], layout)).toBe(true);
     expect(fitsLayout(['A10001', 'x', 'Ada', 'Lovelace', 'Maths', '', '', '', ''], layout)).toBe(
       true,
@@ -127,6 +161,8 @@ describe('Function: resolveHeader', () => {
       mapping: [0, 1, 2, 3],
       width: 4,
       needed: 4,
+      notLoaded: [],
+      notLoadedCount: 0,
     });
   });
 
