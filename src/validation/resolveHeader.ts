@@ -108,8 +108,9 @@ export function resolveHeader(
   if (missing.length > 0 || rejectUnknown || repeated.length > 0) {
     const problems = [
       missing.length > 0 ? `missing ${missing.join(', ')}` : '',
-      rejectUnknown
-        ? `unknown ${named.map((c) => `"${c.toLowerCase()}"`).join(', ')}${more} (UNKNOWN_COLUMNS is reject)`
+      // The file fails anyway: a misspelt column among the unknown ones is the likely cause.
+      rejectUnknown || unknown.length > 0
+        ? `unknown ${named.map((c) => `"${c.toLowerCase()}"`).join(', ')}${more}${rejectUnknown ? ' (UNKNOWN_COLUMNS is reject)' : ''}`
         : '',
       repeated.length > 0 ? `repeated ${repeated.join(', ')}` : '',
     ].filter(Boolean);

@@ -160,7 +160,7 @@ describe('Handler: ingest, columns outside the schema', () => {
     expect(summary.json.fileError).toEqual({
       code: 'INVALID_HEADER',
       message:
-        'The header must name the columns student_id,first_name,last_name,course (in any order): missing course.',
+        'The header must name the columns student_id,first_name,last_name,course (in any order): missing course; unknown "email".',
     });
   });
 
