@@ -17,6 +17,8 @@ export interface FileLayout {
   width: number;
   /** Fields a record needs: the header's empty trailing cells (Excel leftovers) may be left out. */
   needed: number;
+  /** The field separator, decided from the first line (see detectDelimiter). */
+  delimiter: string;
   /** Header names of the columns outside the schema, never written (bounded: see resolveHeader). */
   notLoaded: string[];
   /** How many columns were not loaded (`notLoaded` names at most the first few). */
@@ -25,9 +27,11 @@ export interface FileLayout {
 
 /** What the summary says about how a file was read. */
 export interface CsvDescription {
+  /** The field separator, when it was not a comma. */
+  separator?: string;
   /** Header names of the columns left out (at most 10, each bounded), and how many there were. */
-  columnsNotLoaded: string[];
-  columnsNotLoadedCount: number;
+  columnsNotLoaded?: string[];
+  columnsNotLoadedCount?: number;
 }
 
 /** One S3 object version to ingest: the unit of work and of idempotency. */

@@ -19,6 +19,8 @@ export interface CsvParserOptions {
   startOffset?: number;
   /** Line number of the first byte fed to the parser. */
   startLine?: number;
+  /** The field separator (see detectDelimiter); a comma when not given. */
+  delimiter?: string;
 }
 
 function countNewlines(fields: string[]): number {
@@ -87,6 +89,7 @@ export function createCsvParser(options: CsvParserOptions = {}): CsvParser {
   return new RowParser(
     {
       bom: true,
+      delimiter: options.delimiter ?? ',',
       // Both, always: csv-parse otherwise guesses from the first record, and a file that mixes
       // them (rows appended by another editor) would keep a stray CR in the last field.
       record_delimiter: ['\r\n', '\n'],

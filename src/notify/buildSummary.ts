@@ -1,3 +1,4 @@
+import { delimiterName } from '../csv/detectDelimiter.ts';
 import type { CsvDescription, IngestResult } from '../types.ts';
 
 /** SNS: a Subject is ASCII, has no line breaks and is under 100 characters. */
@@ -53,7 +54,8 @@ export function subjectFor(result: IngestResult): string {
 /** How the file was read, where it was not the plain case. */
 function csvLines(csv: CsvDescription): string[] {
   const lines: string[] = [];
-  if (csv.columnsNotLoadedCount > 0) {
+  if (csv.separator) lines.push(`Separator: ${delimiterName(csv.separator)}`);
+  if (csv.columnsNotLoaded && csv.columnsNotLoadedCount) {
     const more = csv.columnsNotLoadedCount - csv.columnsNotLoaded.length;
     lines.push(
       `Columns not loaded: ${csv.columnsNotLoaded.join(', ')}${more > 0 ? ` and ${more} more` : ''}`,

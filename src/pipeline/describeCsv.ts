@@ -2,8 +2,12 @@ import type { CsvDescription, FileLayout } from '../types.ts';
 
 /** The summary's account of how a file was read; nothing when it was the plain case. */
 export function describeCsv(layout: FileLayout | null): { csv?: CsvDescription } {
-  if (!layout || layout.notLoadedCount === 0) return {};
-  return {
-    csv: { columnsNotLoaded: layout.notLoaded, columnsNotLoadedCount: layout.notLoadedCount },
-  };
+  if (!layout) return {};
+  const csv: CsvDescription = {};
+  if (layout.delimiter !== ',') csv.separator = layout.delimiter;
+  if (layout.notLoadedCount > 0) {
+    csv.columnsNotLoaded = layout.notLoaded;
+    csv.columnsNotLoadedCount = layout.notLoadedCount;
+  }
+  return Object.keys(csv).length > 0 ? { csv } : {};
 }

@@ -1,14 +1,20 @@
 import type { Readable } from 'node:stream';
 import type { UnknownColumnsPolicy } from '../config.ts';
-import { pipeline } from 'node:stream/promises';
-import { createCsvParser, type RawRow, toFileProblem } from '../csv/createCsvParser.ts';
-import { Utf8Validator } from '../csv/Utf8Validator.ts';
+import { type RawRow, toFileProblem } from '../csv/createCsvParser.ts';
+import { detectDelimiter } from '../csv/detectDelimiter.ts';
+import { type OpenedCsv, openCsv } from '../csv/openCsv.ts';
 import type { BatchWriter } from '../dynamo/BatchWriter.ts';
 import { KeyTracker } from '../dynamo/KeyTracker.ts';
 import { FileProblem, InfrastructureError } from '../errors.ts';
 import type { ReportWriter } from '../s3/ReportWriter.ts';
 import type { FileLayout, RowCounts, RowError } from '../types.ts';
-import { fitsLayout, isBlankRecord, resolveHeader, toRecord } from '../validation/resolveHeader.ts';
+import {
+  fitsLayout,
+  isBlankRecord,
+  isSchemaRecord,
+  resolveHeader,
+  toRecord,
+} from '../validation/resolveHeader.ts';
 import { COLUMNS, TABLE_KEY, validateRecord } from '../validation/schema.ts';
 
 /** S3 Batch Operations' rule: an error rate is only judged once this many rows were read. */
@@ -58,6 +64,13 @@ export interface LoadRowsResult {
   layout: FileLayout | null;
 }
 
+function readFailure(cause: unknown): InfrastructureError {
+  if (cause instanceof InfrastructureError) return cause;
+  return new InfrastructureError(`Reading the object failed: ${(cause as Error).message}`, {
+    cause,
+  });
+}
+
 /** Rows between two looks at the clock: cheap enough, and fine-grained enough to stop on time. */
 const CHECK_EVERY_ROWS = 256;
 
@@ -103,7 +116,10 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
     // Excel's empty rows at the bottom (`,,,,`) are no more a row than an empty line is.
     if (isBlankRecord(row.fields)) return;
     if (layout === null) {
-      layout = resolveHeader(row.fields, row.line, { unknownColumns: options.unknownColumns });
+      const columns = resolveHeader(row.fields, row.line, {
+        unknownColumns: options.unknownColumns,
+      });
+      layout = { ...columns, delimiter: dialect.delimiter };
       if (layout.kind === 'header') return;
     }
     rows.total++;
@@ -137,8 +153,20 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
   };
 
   const start = resume ?? { offset: 0, line: 1 };
-  const parser = createCsvParser({ startOffset: start.offset, startLine: start.line });
-  const flowing = pipeline(body, new Utf8Validator(start.offset, start.line), parser);
+  let opened: OpenedCsv;
+  try {
+    opened = await openCsv(body, {
+      start,
+      dialect: layout ? { delimiter: layout.delimiter } : null,
+      detectDelimiter: (head) =>
+        detectDelimiter(head, { columns: COLUMNS, isRecord: isSchemaRecord }),
+    });
+  } catch (error) {
+    const fileError = toFileProblem(error);
+    if (!fileError) throw readFailure(error);
+    return { rows, fileError, stoppedAt: null, layout };
+  }
+  const { parser, flowing, dialect } = opened;
   const startedAt = Date.now();
   const startTotal = rows.total;
   const interval = options.progressIntervalMs ?? 10_000;
@@ -183,12 +211,7 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
       (streamError: unknown) => (toFileProblem(streamError) ? streamError : error),
     );
     fileError = toFileProblem(rootCause, parser.nextRecordLine());
-    if (!fileError) {
-      if (rootCause instanceof InfrastructureError) throw rootCause;
-      throw new InfrastructureError(`Reading the object failed: ${(rootCause as Error).message}`, {
-        cause: rootCause,
-      });
-    }
+    if (!fileError) throw readFailure(rootCause);
   }
   if (!fileError && !stoppedAt && layout === null) {
     fileError = new FileProblem('EMPTY_FILE', 'The file is empty: no header and no rows.');

@@ -7,7 +7,7 @@ import { COLUMNS, validateRecord } from './schema.ts';
 export type ColumnMapping = readonly number[];
 
 /** How the fields of a file's records map to the schema's columns. */
-export type ColumnLayout = FileLayout;
+export type ColumnLayout = Omit<FileLayout, 'delimiter'>;
 
 const normalise = (cell: string): string => cell.trim().toLowerCase();
 
@@ -66,6 +66,13 @@ export interface ResolveHeaderOptions {
 
 const IDENTITY: ColumnMapping = COLUMNS.map((_, index) => index);
 
+/** True when these fields are a valid record in the schema's column order (a file without a header). */
+export function isSchemaRecord(fields: readonly string[]): boolean {
+  return (
+    usedWidth(fields) === COLUMNS.length && validateRecord(toRecord(fields, IDENTITY), 0) === null
+  );
+}
+
 /**
  * Decides what the first row is: a header naming the schema's columns in any order, or (in a file
  * without a header) a valid record in the schema's column order. Empty header cells and their
@@ -83,7 +90,9 @@ export function resolveHeader(
   const expected = COLUMNS.join(',');
   if (known.length === 0) {
     const width = usedWidth(fields);
-    if (width === COLUMNS.length && validateRecord(toRecord(fields, IDENTITY), line) === null) {
+    const errors =
+      width === COLUMNS.length ? validateRecord(toRecord(fields, IDENTITY), line) : null;
+    if (width === COLUMNS.length && errors === null) {
       return {
         kind: 'data',
         mapping: [...IDENTITY],
@@ -93,9 +102,13 @@ export function resolveHeader(
         notLoadedCount: 0,
       };
     }
+    // The row may be a student's: its shape and the schema's reasons, never its content.
+    const why = errors
+      ? errors.map((e) => e.error).join('; ')
+      : `it has ${width} fields, not ${COLUMNS.length}`;
     throw new FileProblem(
       'INVALID_HEADER',
-      `The first row is neither the header "${expected}" nor a valid record in that column order (found "${fields.join(',').slice(0, 200)}").`,
+      `The first row is neither a header naming ${COLUMNS.join(', ')} nor a valid record in that column order: ${why}.`,
       line,
     );
   }

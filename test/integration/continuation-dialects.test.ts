@@ -159,4 +159,24 @@ describe('Continuation: files that are not the plain case', () => {
       expect(Object.keys(JSON.parse(row)).sort()).toEqual(['first_name', 'last_name']);
     }
   }, 120_000);
+
+  it('keeps the separator decided by part 0 for every later part', async () => {
+    // Act
+    const { parts, summary } = await compare('semicolon', (tag) =>
+      longCsv(3_000, tag, { separator: ';' }),
+    );
+
+    // Assess
+    expect(parts).toBeGreaterThanOrEqual(2);
+    expect(summary).toMatchObject({
+      status: 'PARTIAL',
+      rows: { total: 3_000, written: 2_994, rejected: 6, duplicates: 0 },
+      csv: { separator: ';', columnsNotLoaded: ['email', 'term'] },
+    });
+    const rows = await tableFor('semicolon-split');
+    expect(JSON.parse(rows.get('L00255| C3') ?? 'null')).toEqual({
+      last_name: 'Last; "255"\nline two',
+      first_name: 'First255',
+    });
+  }, 120_000);
 });

@@ -187,3 +187,97 @@ describe('Handler: ingest, columns outside the schema', () => {
     expect(summary.parts.email).toContain('extra9 and 2 more');
   });
 });
+
+describe('Handler: ingest, separators', () => {
+  it('reads a European Excel file (semicolons, unquoted commas in values) and says which separator it used', async () => {
+    // Act
+    const upload = await harness.ingest('sep/semicolon.csv', fixture('semicolon.csv'));
+
+    // Assess
+    expect(await harness.tableRows()).toEqual([
+      {
+        student_id: 'D10001',
+        first_name: 'Ada',
+        last_name: 'Lovelace',
+        course: 'Databases, Advanced',
+      },
+      { student_id: 'D10002', first_name: 'Alan', last_name: 'Turing', course: 'Logic; Sets' },
+      {
+        student_id: 'D10003',
+        first_name: 'Grace "Amazing"',
+        last_name: 'Hopper',
+        course: 'Compilers, Part 1',
+      },
+    ]);
+    const summary = onlySummary(upload.key);
+    expect(summary.json.status).toBe('SUCCEEDED');
+    expect(summary.json).toMatchObject({ csv: { separator: ';' } });
+    expect(summary.parts.email).toContain('Separator: semicolon');
+  });
+
+  it.each([
+    ['tab-separated.csv', '\t', 'tab'],
+    ['pipe.csv', '|', 'pipe'],
+  ])('reads %s, quoting included, with its separator', async (name, separator, said) => {
+    // Act
+    const upload = await harness.ingest(`sep/${name}`, fixture(name));
+
+    // Assess
+    const rows = await harness.tableRows();
+    const expected = parse(fixture(name), { delimiter: separator, columns: true }) as Record<
+      string,
+      string
+    >[];
+    expect(rows).toEqual(
+      [...expected].sort((a, b) => String(a.student_id).localeCompare(String(b.student_id))),
+    );
+    expect(rows.map((row) => row.course)).toContainEqual(
+      separator === '\t' ? 'Tabs\tand "quotes"' : 'Pipes | and, commas',
+    );
+    const summary = onlySummary(upload.key);
+    expect(summary.json.status).toBe('SUCCEEDED');
+    expect(summary.json).toMatchObject({ csv: { separator } });
+    expect(summary.parts.email).toContain(`Separator: ${said}`);
+  });
+
+  it('finds the separator of a file without a header from its first record', async () => {
+    // Act
+    const upload = await harness.ingest(
+      'sep/headerless-semicolon.csv',
+      fixture('headerless-semicolon.csv'),
+    );
+
+    // Assess
+    expect(await harness.tableRows()).toEqual([
+      {
+        student_id: 'H10001',
+        first_name: 'Ada',
+        last_name: 'Lovelace',
+        course: 'Databases, Advanced',
+      },
+      { student_id: 'H10002', first_name: 'Alan', last_name: 'Turing', course: 'Logic' },
+    ]);
+    expect(onlySummary(upload.key).json).toMatchObject({
+      status: 'SUCCEEDED',
+      csv: { separator: ';' },
+    });
+  });
+
+  it("says the first line's shape and the separators tried when none fits, never its content", async () => {
+    // Act
+    const upload = await harness.ingest('sep/none.csv', fixture('no-separator.csv'));
+
+    // Assess
+    const summary = onlySummary(upload.key);
+    expect(summary.json.status).toBe('FAILED');
+    expect(summary.json.fileError).toEqual({
+      code: 'INVALID_HEADER',
+      message:
+        'The first line (1 field, 62 characters) is not a header naming student_id, first_name, last_name, course, and does not split into 4 columns with any of , ; tab |.',
+    });
+    const everything = JSON.stringify(summary.parts) + summary.published.subject;
+    for (const word of ['A10001', 'Reacher', 'Lockpicking']) expect(everything).not.toContain(word);
+    const report = await reportRows('sep/none.errors.csv');
+    expect(report.slice(1)).toEqual([['1', '', '', summary.json.fileError?.message]]);
+  });
+});

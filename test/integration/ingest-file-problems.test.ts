@@ -78,7 +78,7 @@ describe('Handler: ingest, file problems (FAILED)', () => {
 
     // Assess
     expect(summary.json.fileError?.message).toBe(
-      'The first row is neither the header "student_id,first_name,last_name,course" nor a valid record in that column order (found "id,name,surname,class").',
+      'The first row is neither a header naming student_id, first_name, last_name, course nor a valid record in that column order: student_id has an invalid format (expected one capital letter and five digits, e.g. A10001).',
     );
     expect(summary.json.rows).toEqual({ total: 0, written: 0, rejected: 0, duplicates: 0 });
     expect(report.slice(1)).toEqual([['1', '', '', summary.json.fileError?.message]]);

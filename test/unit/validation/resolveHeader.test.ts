@@ -69,7 +69,7 @@ describe('Function: resolveHeader', () => {
     expect(resolution).toMatchObject({ kind: 'data', mapping: [0, 1, 2, 3], width: 4, needed: 4 });
   });
 
-  it('rejects a first row that is neither a header nor valid data, quoting it', () => {
+  it('rejects a first row that is neither a header nor valid data, saying why without quoting it', () => {
     // Act
     const problem = problemOf(['id', 'name', 'surname', 'class'], 1);
 
@@ -77,7 +77,7 @@ describe('Function: resolveHeader', () => {
     expect(problem.code).toBe('INVALID_HEADER');
     expect(problem.line).toBe(1);
     expect(problem.message).toBe(
-      'The first row is neither the header "student_id,first_name,last_name,course" nor a valid record in that column order (found "id,name,surname,class").',
+      'The first row is neither a header naming student_id, first_name, last_name, course nor a valid record in that column order: student_id has an invalid format (expected one capital letter and five digits, e.g. A10001).',
     );
   });
 
