@@ -4,8 +4,8 @@ import type { SNSClient } from '@aws-sdk/client-sns';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { FileErrorCode, RowErrorCode } from './errors.ts';
 
-/** A student enrolment as stored in the table: every column is a string. */
-export type StudentRecord = Record<string, string>;
+/** A record as stored in the table: each column typed as the schema says (S, N or BOOL). */
+export type StudentRecord = Record<string, string | number | boolean>;
 
 /** How one file's records map to the schema's columns: decided from its first row, kept for its continuations. */
 export interface FileLayout {

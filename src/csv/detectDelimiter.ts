@@ -24,6 +24,8 @@ export function delimiterName(delimiter: string): string {
 export interface DelimiterRules {
   /** The schema's column names, lower case. */
   columns: readonly string[];
+  /** Fields a headerless record needs at least (optional columns may trail); all of them if absent. */
+  minColumns?: number;
   /** True when these fields are a valid record in the schema's column order (no header). */
   isRecord: (fields: string[]) => boolean;
 }
@@ -88,8 +90,10 @@ export function detectDelimiter(head: string, rules: DelimiterRules): Delimiter 
   }
   if (best) return best.delimiter;
 
+  const least = rules.minColumns ?? rules.columns.length;
   const fitting = split.filter(
-    ({ fields }) => fields !== null && usedWidth(fields) === rules.columns.length,
+    ({ fields }) =>
+      fields !== null && usedWidth(fields) <= rules.columns.length && fields.length >= least,
   );
   const valid = fitting.find(({ fields }) => fields && rules.isRecord(fields));
   // Several fit and none is valid: the first, so the header check says what is wrong with the row.

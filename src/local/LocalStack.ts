@@ -13,7 +13,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import type { S3Event } from 'aws-lambda';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
-import { TABLE_KEY } from '../validation/schema.ts';
+import { COLUMN_DEFS, TABLE_KEY } from '../validation/schema.ts';
 import { close, listen } from './httpServer.ts';
 import { type InvokeListener, LambdaStandIn } from './LambdaStandIn.ts';
 import { nextSequencer } from './nextSequencer.ts';
@@ -53,19 +53,25 @@ const DEFAULT_NAMES: LocalNames = {
   functionName: 's3-csv-ingest-local-ingest',
 };
 
-/** The student table as the stack creates it: its key comes from the schema's `x-table-key`. */
+/**
+ * The record table as the stack creates it: its key comes from the schema's `x-table-key`, and
+ * each key attribute's type from its column's (integer and number columns are N, strings S).
+ */
 export function studentTable(name: string): CreateTableCommandInput {
+  const keys = [
+    { name: TABLE_KEY.partition, KeyType: 'HASH' as const },
+    ...(TABLE_KEY.sort ? [{ name: TABLE_KEY.sort, KeyType: 'RANGE' as const }] : []),
+  ];
+  const typeOf = (name: string) =>
+    COLUMN_DEFS.find((c) => c.name === name)?.type === 'string' ? ('S' as const) : ('N' as const);
   return {
     TableName: name,
     BillingMode: 'PAY_PER_REQUEST',
-    KeySchema: [
-      { AttributeName: TABLE_KEY.partition, KeyType: 'HASH' },
-      { AttributeName: TABLE_KEY.sort, KeyType: 'RANGE' },
-    ],
-    AttributeDefinitions: [
-      { AttributeName: TABLE_KEY.partition, AttributeType: 'S' },
-      { AttributeName: TABLE_KEY.sort, AttributeType: 'S' },
-    ],
+    KeySchema: keys.map(({ name, KeyType }) => ({ AttributeName: name, KeyType })),
+    AttributeDefinitions: keys.map(({ name }) => ({
+      AttributeName: name,
+      AttributeType: typeOf(name),
+    })),
   };
 }
 

@@ -15,7 +15,7 @@ import {
   resolveHeader,
   toRecord,
 } from '../validation/resolveHeader.ts';
-import { COLUMNS, TABLE_KEY, validateRecord } from '../validation/schema.ts';
+import { COLUMNS, checkRecord, REQUIRED_WIDTH, TABLE_KEY } from '../validation/schema.ts';
 
 /** S3 Batch Operations' rule: an error rate is only judged once this many rows were read. */
 export const MIN_ROWS_FOR_ERROR_RATE = 1_000;
@@ -138,12 +138,14 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
         },
       ]);
     } else {
-      const record = toRecord(row.fields, layout.mapping);
-      const errors = validateRecord(record, row.line);
+      const { record, errors } = checkRecord(toRecord(row.fields, layout.mapping), row.line);
       if (errors) {
         wait = reject(errors);
       } else {
-        const key = `${record[PARTITION]}\u0000${record[SORT]}`;
+        const key =
+          SORT === undefined
+            ? String(record[PARTITION])
+            : `${record[PARTITION]}\u0000${record[SORT]}`;
         if (seen.add(key)) rows.duplicates++;
         if (writer) wait = writer.put(key, record);
       }
@@ -159,7 +161,11 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
       start,
       dialect: layout ? { delimiter: layout.delimiter } : null,
       detectDelimiter: (head) =>
-        detectDelimiter(head, { columns: COLUMNS, isRecord: isSchemaRecord }),
+        detectDelimiter(head, {
+          columns: COLUMNS,
+          minColumns: REQUIRED_WIDTH,
+          isRecord: isSchemaRecord,
+        }),
     });
   } catch (error) {
     const fileError = toFileProblem(error);

@@ -1,7 +1,7 @@
 import type { UnknownColumnsPolicy } from '../config.ts';
 import { FileProblem } from '../errors.ts';
 import type { FileLayout } from '../types.ts';
-import { COLUMNS, validateRecord } from './schema.ts';
+import { COLUMN_DEFS, COLUMNS, checkRecord, REQUIRED_WIDTH } from './schema.ts';
 
 /** For each schema column, the index of the CSV field that holds it. */
 export type ColumnMapping = readonly number[];
@@ -66,11 +66,14 @@ export interface ResolveHeaderOptions {
 
 const IDENTITY: ColumnMapping = COLUMNS.map((_, index) => index);
 
+/** True when a headerless record has the schema's columns: the optional ones may trail empty. */
+function fitsWidth(fields: readonly string[]): boolean {
+  return usedWidth(fields) <= COLUMNS.length && fields.length >= REQUIRED_WIDTH;
+}
+
 /** True when these fields are a valid record in the schema's column order (a file without a header). */
 export function isSchemaRecord(fields: readonly string[]): boolean {
-  return (
-    usedWidth(fields) === COLUMNS.length && validateRecord(toRecord(fields, IDENTITY), 0) === null
-  );
+  return fitsWidth(fields) && checkRecord(toRecord(fields, IDENTITY), 0).errors === null;
 }
 
 /**
@@ -90,14 +93,13 @@ export function resolveHeader(
   const expected = COLUMNS.join(',');
   if (known.length === 0) {
     const width = usedWidth(fields);
-    const errors =
-      width === COLUMNS.length ? validateRecord(toRecord(fields, IDENTITY), line) : null;
-    if (width === COLUMNS.length && errors === null) {
+    const errors = fitsWidth(fields) ? checkRecord(toRecord(fields, IDENTITY), line).errors : null;
+    if (fitsWidth(fields) && errors === null) {
       return {
         kind: 'data',
         mapping: [...IDENTITY],
         width: COLUMNS.length,
-        needed: COLUMNS.length,
+        needed: REQUIRED_WIDTH,
         notLoaded: [],
         notLoadedCount: 0,
       };
@@ -112,7 +114,10 @@ export function resolveHeader(
       line,
     );
   }
-  const missing = COLUMNS.filter((column) => !cells.includes(column));
+  // An optional column may be left out of the header: its attribute is then never written.
+  const missing = COLUMN_DEFS.filter((c) => c.required && !cells.includes(c.name)).map(
+    (c) => c.name,
+  );
   const unknown = fields.filter((_, i) => cells[i] !== '' && !COLUMNS.includes(cells[i] ?? ''));
   const rejectUnknown = options.unknownColumns === 'reject' && unknown.length > 0;
   const named = unknown.slice(0, MAX_NAMES).map(boundName);

@@ -50,7 +50,7 @@ function rowBudget(checks: number): Context {
   return { ...context, getRemainingTimeInMillis: () => (calls++ < checks ? 900_000 : 1_000) };
 }
 
-export interface CsvShape {
+interface CsvShape {
   separator?: string;
   /** Accented names, so a wrong decoding shows in the table. */
   accents?: boolean;
