@@ -1,3 +1,4 @@
+import { SOURCE_ENCODINGS, type SourceEncoding } from './csv/encodings.ts';
 import { ConfigError } from './errors.ts';
 
 export type ErrorPolicy = 'skip' | 'strict';
@@ -19,6 +20,8 @@ export interface Config {
   writeConcurrency: number;
   errorPolicy: ErrorPolicy;
   unknownColumns: UnknownColumnsPolicy;
+  /** What a file without a byte order mark is read as (`auto`: UTF-8, else Windows-1252). */
+  sourceEncoding: SourceEncoding;
   /** Rejected/total rate that fails a file, checked once MIN_ROWS_FOR_ERROR_RATE rows were read. */
   maxErrorRate: number;
   /** Objects larger than this are moved with multipart copy (S3 CopyObject stops at 5 GB). */
@@ -35,6 +38,7 @@ export const DEFAULTS = {
   writeConcurrency: 16,
   errorPolicy: 'skip' as ErrorPolicy,
   unknownColumns: 'ignore' as UnknownColumnsPolicy,
+  sourceEncoding: 'utf-8' as SourceEncoding,
   maxErrorRate: 0.5,
   multipartCopyThresholdBytes: 5 * 1024 ** 3,
   continuationMarginMs: 60_000,
@@ -104,6 +108,7 @@ export function loadConfig(env: Env = process.env): Config {
     ),
     errorPolicy: policy,
     unknownColumns: oneOf(env, 'UNKNOWN_COLUMNS', ['ignore', 'reject'], DEFAULTS.unknownColumns),
+    sourceEncoding: oneOf(env, 'SOURCE_ENCODING', SOURCE_ENCODINGS, DEFAULTS.sourceEncoding),
     maxErrorRate: number(env, 'MAX_ERROR_RATE', DEFAULTS.maxErrorRate, 0, 1),
     multipartCopyThresholdBytes: number(
       env,

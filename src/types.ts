@@ -19,6 +19,11 @@ export interface FileLayout {
   needed: number;
   /** The field separator, decided from the first line (see detectDelimiter). */
   delimiter: string;
+  /**
+   * How the bytes are read: a byte order mark, else SOURCE_ENCODING. `auto`: not decided yet
+   * (nothing but ASCII so far); it becomes `utf-8` or `windows-1252` once the bytes tell.
+   */
+  encoding: 'utf-8' | 'utf-16le' | 'utf-16be' | 'windows-1252' | 'auto';
   /** Header names of the columns outside the schema, never written (bounded: see resolveHeader). */
   notLoaded: string[];
   /** How many columns were not loaded (`notLoaded` names at most the first few). */
@@ -29,6 +34,8 @@ export interface FileLayout {
 export interface CsvDescription {
   /** The field separator, when it was not a comma. */
   separator?: string;
+  /** How the file was decoded, when it was not UTF-8: `UTF-16 LE`, `UTF-16 BE`, `Windows-1252`. */
+  encoding?: string;
   /** Header names of the columns left out (at most 10, each bounded), and how many there were. */
   columnsNotLoaded?: string[];
   columnsNotLoadedCount?: number;

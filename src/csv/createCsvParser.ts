@@ -21,6 +21,10 @@ export interface CsvParserOptions {
   startLine?: number;
   /** The field separator (see detectDelimiter); a comma when not given. */
   delimiter?: string;
+  /** How csv-parse turns bytes into text: `latin1` keeps one character per byte for `recode`. */
+  encoding?: 'utf8' | 'utf16le' | 'latin1';
+  /** Applied to every field of a record read as `latin1` (Windows-1252, or undecided). */
+  recode?: ((field: string) => string) | undefined;
 }
 
 function countNewlines(fields: string[]): number {
@@ -49,6 +53,7 @@ class RowParser extends Parser {
     options: Options,
     private readonly startOffset: number,
     startLine: number,
+    private readonly recode?: ((field: string) => string) | undefined,
   ) {
     super(options);
     this.nextLine = startLine;
@@ -57,6 +62,8 @@ class RowParser extends Parser {
   public override push(record: unknown, encoding?: BufferEncoding): boolean {
     if (record === null) return super.push(record, encoding);
     const fields = record as string[];
+    if (this.recode)
+      for (let i = 0; i < fields.length; i++) fields[i] = this.recode(fields[i] ?? '');
     // csv-parse counts a CRLF inside quotes as two lines; counting ourselves stays exact.
     const line = this.nextRecordLine();
     this.emptyLinesSeen = this.info.empty_lines;
@@ -90,6 +97,7 @@ export function createCsvParser(options: CsvParserOptions = {}): CsvParser {
     {
       bom: true,
       delimiter: options.delimiter ?? ',',
+      encoding: options.encoding ?? 'utf8',
       // Both, always: csv-parse otherwise guesses from the first record, and a file that mixes
       // them (rows appended by another editor) would keep a stray CR in the last field.
       record_delimiter: ['\r\n', '\n'],
@@ -100,6 +108,7 @@ export function createCsvParser(options: CsvParserOptions = {}): CsvParser {
     },
     options.startOffset ?? 0,
     options.startLine ?? 1,
+    options.recode,
   );
 }
 

@@ -55,6 +55,7 @@ export function subjectFor(result: IngestResult): string {
 function csvLines(csv: CsvDescription): string[] {
   const lines: string[] = [];
   if (csv.separator) lines.push(`Separator: ${delimiterName(csv.separator)}`);
+  if (csv.encoding) lines.push(`Encoding:  ${csv.encoding} (not UTF-8)`);
   if (csv.columnsNotLoaded && csv.columnsNotLoadedCount) {
     const more = csv.columnsNotLoadedCount - csv.columnsNotLoaded.length;
     lines.push(

@@ -215,6 +215,7 @@ async function loadStep(
       report,
       maxErrorRate: config.maxErrorRate,
       unknownColumns: config.unknownColumns,
+      sourceEncoding: config.sourceEncoding,
       resume: state.offset > 0 ? { ...state } : undefined,
       shouldStop: () =>
         overtaken() || (canContinue && context.remainingTimeMs() < config.continuationMarginMs),

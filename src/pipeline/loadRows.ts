@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import type { UnknownColumnsPolicy } from '../config.ts';
 import { type RawRow, toFileProblem } from '../csv/createCsvParser.ts';
 import { detectDelimiter } from '../csv/detectDelimiter.ts';
+import type { SourceEncoding } from '../csv/encodings.ts';
 import { type OpenedCsv, openCsv } from '../csv/openCsv.ts';
 import type { BatchWriter } from '../dynamo/BatchWriter.ts';
 import { KeyTracker } from '../dynamo/KeyTracker.ts';
@@ -44,6 +45,8 @@ export interface LoadRowsOptions {
   writer: BatchWriter | null;
   report: ReportWriter;
   maxErrorRate: number;
+  /** What a file without a byte order mark is read as (default utf-8). */
+  sourceEncoding?: SourceEncoding | undefined;
   /** Columns outside the schema: left out (default) or the file is rejected. */
   unknownColumns?: UnknownColumnsPolicy | undefined;
   /** Continue a file from a checkpoint; `body` then starts at `resume.offset`. */
@@ -119,7 +122,7 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
       const columns = resolveHeader(row.fields, row.line, {
         unknownColumns: options.unknownColumns,
       });
-      layout = { ...columns, delimiter: dialect.delimiter };
+      layout = { ...columns, delimiter: dialect.delimiter, encoding: dialect.encoding };
       if (layout.kind === 'header') return;
     }
     rows.total++;
@@ -159,7 +162,8 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
   try {
     opened = await openCsv(body, {
       start,
-      dialect: layout ? { delimiter: layout.delimiter } : null,
+      dialect: layout ? { delimiter: layout.delimiter, encoding: layout.encoding } : null,
+      sourceEncoding: options.sourceEncoding ?? 'utf-8',
       detectDelimiter: (head) =>
         detectDelimiter(head, {
           columns: COLUMNS,
@@ -224,6 +228,8 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
   } else if (!fileError && !stoppedAt && rows.total === 0) {
     fileError = new FileProblem('NO_DATA_ROWS', 'The file has a header but no data rows.', 1);
   }
+  // SOURCE_ENCODING=auto: what the bytes of this part told, for the summary and the next part.
+  if (layout) layout = { ...layout, encoding: opened.encodingNow() };
   if (writer) await writer.flush();
   rows.written = rows.total - rows.rejected - rows.duplicates;
   return { rows, fileError, stoppedAt: fileError ? null : stoppedAt, layout };

@@ -7,7 +7,7 @@ import { COLUMN_DEFS, COLUMNS, checkRecord, REQUIRED_WIDTH } from './schema.ts';
 export type ColumnMapping = readonly number[];
 
 /** How the fields of a file's records map to the schema's columns. */
-export type ColumnLayout = Omit<FileLayout, 'delimiter'>;
+export type ColumnLayout = Omit<FileLayout, 'delimiter' | 'encoding'>;
 
 const normalise = (cell: string): string => cell.trim().toLowerCase();
 

@@ -52,8 +52,8 @@ function rowBudget(checks: number): Context {
 
 interface CsvShape {
   separator?: string;
-  /** Accented names, so a wrong decoding shows in the table. */
-  accents?: boolean;
+  /** Accented names from this row on, so a wrong decoding shows in the table. */
+  accentsFrom?: number;
 }
 
 /**
@@ -66,10 +66,16 @@ function longCsv(rows: number, tag: string, shape: CsvShape = {}): string {
   for (let i = 0; i < rows; i++) {
     const id = i % 500 === 499 ? 'bad' : `L${String(i).padStart(5, '0')}`;
     const last = i % 256 === 255 ? `"Last${sep} ""${i}""\nline two"` : `Last${i}`;
-    const first = shape.accents ? `Zoë€${i}` : `First${i}`;
+    const first = i >= (shape.accentsFrom ?? rows) ? `José ${i} “€”` : `First${i}`;
     lines.push([`p${i}@example.edu`, last, id, `${tag} C${i % 7}`, '2026-1', first].join(sep));
   }
   return `${lines.join('\r\n')}\r\n`;
+}
+
+/** Text as Windows-1252 bytes (the few glyphs the rows use outside Latin-1). */
+function windows1252(text: string): Buffer {
+  const c1: Record<string, number> = { '€': 0x80, '“': 0x93, '”': 0x94 };
+  return Buffer.from([...text].map((char) => c1[char] ?? char.charCodeAt(0)));
 }
 
 async function upload(key: string, body: Buffer | string): Promise<S3Event> {
@@ -177,6 +183,55 @@ describe('Continuation: files that are not the plain case', () => {
     expect(JSON.parse(rows.get('L00255| C3') ?? 'null')).toEqual({
       last_name: 'Last; "255"\nline two',
       first_name: 'First255',
+    });
+  }, 120_000);
+
+  it.each([
+    ['utf-16le', 'UTF-16 LE', (text: string) => Buffer.from(`\ufeff${text}`, 'utf16le')],
+    ['utf-16be', 'UTF-16 BE', (text: string) => Buffer.from(`\ufeff${text}`, 'utf16le').swap16()],
+  ])(
+    'resumes a %s file at byte offsets of the object',
+    async (name, said, encode) => {
+      // Act
+      const { parts, summary } = await compare(name, (tag) =>
+        encode(longCsv(3_000, tag, { separator: '\t', accentsFrom: 0 })),
+      );
+
+      // Assess
+      expect(parts).toBeGreaterThanOrEqual(2);
+      expect(summary).toMatchObject({
+        status: 'PARTIAL',
+        rows: { total: 3_000, written: 2_994, rejected: 6, duplicates: 0 },
+        csv: { separator: '\t', encoding: said },
+      });
+      const rows = await tableFor(`${name}-split`);
+      expect(JSON.parse(rows.get('L02998| C2') ?? 'null')).toEqual({
+        last_name: 'Last2998',
+        first_name: 'José 2998 “€”',
+      });
+    },
+    120_000,
+  );
+
+  it('under SOURCE_ENCODING=auto, falls back to Windows-1252 in a later part and says so', async () => {
+    // Act: ASCII only for the first 2,000 rows (two parts), then Windows-1252 letters
+    const { parts, summary } = await compare(
+      'ansi',
+      (tag) => windows1252(longCsv(3_000, tag, { accentsFrom: 2_000 })),
+      { env: { SOURCE_ENCODING: 'auto' } },
+    );
+
+    // Assess
+    expect(parts).toBeGreaterThanOrEqual(2);
+    expect(summary).toMatchObject({
+      status: 'PARTIAL',
+      rows: { total: 3_000, written: 2_994, rejected: 6, duplicates: 0 },
+      csv: { encoding: 'Windows-1252' },
+    });
+    const rows = await tableFor('ansi-split');
+    expect(JSON.parse(rows.get('L01998| C3') ?? 'null')).toMatchObject({ first_name: 'First1998' });
+    expect(JSON.parse(rows.get('L02998| C2') ?? 'null')).toMatchObject({
+      first_name: 'José 2998 “€”',
     });
   }, 120_000);
 });

@@ -281,3 +281,123 @@ describe('Handler: ingest, separators', () => {
     expect(report.slice(1)).toEqual([['1', '', '', summary.json.fileError?.message]]);
   });
 });
+
+describe('Handler: ingest, encodings', () => {
+  it('decodes UTF-16 LE with a BOM (Excel\'s "Unicode Text", tab-separated) and says so', async () => {
+    // Act
+    const upload = await harness.ingest('enc/unicode-text.csv', fixture('utf16le-tab.csv'));
+
+    // Assess
+    expect(await harness.tableRows()).toEqual([
+      {
+        student_id: 'U10001',
+        first_name: 'Zoë',
+        last_name: 'Ødegård',
+        course: 'Poetry "Modern"',
+      },
+      { student_id: 'U10002', first_name: '小明', last_name: '王', course: 'Mandarin, Spoken' },
+      {
+        student_id: 'U10003',
+        first_name: 'Ada 😀',
+        last_name: 'Lovelace',
+        course: 'Engines\r\nand Looms',
+      },
+    ]);
+    const summary = onlySummary(upload.key);
+    expect(summary.json).toMatchObject({
+      status: 'SUCCEEDED',
+      csv: { separator: '\t', encoding: 'UTF-16 LE' },
+    });
+    expect(summary.parts.email).toContain('Encoding:  UTF-16 LE (not UTF-8)');
+    expect(summary.parts.email).toContain('Separator: tab');
+  });
+
+  it('decodes UTF-16 BE with a BOM', async () => {
+    // Act
+    const upload = await harness.ingest('enc/utf16be.csv', fixture('utf16be.csv'));
+
+    // Assess
+    expect(await harness.tableRows()).toEqual([
+      {
+        student_id: 'V10001',
+        first_name: 'Zoë',
+        last_name: 'Ødegård',
+        course: 'Poetry, Modern',
+      },
+      { student_id: 'V10002', first_name: 'Ada 😀', last_name: 'Lovelace', course: 'Engines' },
+    ]);
+    expect(onlySummary(upload.key).json).toMatchObject({
+      status: 'SUCCEEDED',
+      csv: { encoding: 'UTF-16 BE' },
+    });
+  });
+
+  it('reads a file that is not UTF-8 as Windows-1252 under SOURCE_ENCODING=auto, and says so', async () => {
+    // Act
+    const upload = await ingestWith(
+      { SOURCE_ENCODING: 'auto' },
+      'enc/ansi.csv',
+      fixture('windows-1252-semicolon.csv'),
+    );
+
+    // Assess
+    expect(await harness.tableRows()).toEqual([
+      {
+        student_id: 'W10001',
+        first_name: 'José',
+        last_name: 'Núñez',
+        course: 'Databases – “Advanced”',
+      },
+      { student_id: 'W10002', first_name: 'Zoë', last_name: 'Œuvre', course: 'Price € and ‰' },
+    ]);
+    const summary = onlySummary(upload.key);
+    expect(summary.json).toMatchObject({
+      status: 'SUCCEEDED',
+      csv: { separator: ';', encoding: 'Windows-1252' },
+    });
+    expect(summary.parts.email).toContain('Encoding:  Windows-1252 (not UTF-8)');
+  });
+
+  it('reads UTF-8 as UTF-8 under SOURCE_ENCODING=auto, and a forced windows-1252 as that', async () => {
+    // Act
+    const utf8 = await ingestWith(
+      { SOURCE_ENCODING: 'auto' },
+      'enc/auto-utf8.csv',
+      fixture('valid.csv'),
+    );
+    const forced = await ingestWith(
+      { SOURCE_ENCODING: 'windows-1252' },
+      'enc/forced.csv',
+      fixture('windows-1252.csv'),
+    );
+
+    // Assess
+    expect(onlySummary(utf8.key).json).toMatchObject({ status: 'SUCCEEDED' });
+    expect(onlySummary(utf8.key).json).not.toHaveProperty('csv');
+    expect(onlySummary(forced.key).json).toMatchObject({
+      status: 'SUCCEEDED',
+      csv: { encoding: 'Windows-1252' },
+    });
+    const names = (await harness.tableRows()).map((row) => `${row.first_name} ${row.last_name}`);
+    expect(names).toContain('José Núñez');
+    expect(names).toContain('Zoë Ødegård');
+    expect(names).toContain('小明 王');
+  });
+
+  it('still rejects a file that mixes UTF-8 and other bytes under auto, and Windows-1252 by default', async () => {
+    // Prepare
+    const mixed = Buffer.concat([
+      Buffer.from('student_id,first_name,last_name,course\nX10001,Zoë,Lee,Maths\nX10002,Jos'),
+      Buffer.from([0xe9]),
+      Buffer.from(',Lee,Maths\n'),
+    ]);
+
+    // Act
+    const a = await ingestWith({ SOURCE_ENCODING: 'auto' }, 'enc/mixed.csv', mixed);
+    const b = await harness.ingest('enc/default.csv', fixture('windows-1252.csv'));
+
+    // Assess
+    expect(onlySummary(a.key).json.fileError?.code).toBe('INVALID_UTF8');
+    expect(onlySummary(b.key).json.fileError?.code).toBe('WINDOWS_1252');
+  });
+});
