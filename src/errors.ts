@@ -9,6 +9,7 @@ export type FileErrorCode =
   | 'INVALID_UTF8'
   | 'WINDOWS_1252'
   | 'MALFORMED_CSV'
+  | 'INVALID_GZIP'
   | 'RECORD_TOO_LARGE'
   | 'TOO_MANY_COLUMNS'
   | 'ERROR_RATE_EXCEEDED'

@@ -115,6 +115,18 @@ export function createCsvParser(options: CsvParserOptions = {}): CsvParser {
 /** Maps csv-parse's error codes to a file problem a person can act on. */
 export function toFileProblem(error: unknown, recordStartLine?: number): FileProblem | null {
   if (error instanceof FileProblem) return error;
+  const zlibCode = (error as { code?: unknown } | null)?.code;
+  if (typeof zlibCode === 'string' && zlibCode.startsWith('Z_')) {
+    // zlib: not gzip at all (Z_DATA_ERROR), or cut short (Z_BUF_ERROR, "unexpected end of file").
+    return new FileProblem(
+      'INVALID_GZIP',
+      zlibCode === 'Z_BUF_ERROR'
+        ? 'The file ends before its gzip stream does: it was cut short. Upload it again.'
+        : 'The file is named .csv.gz but is not gzip-compressed: name it .csv, or compress it with gzip.',
+      recordStartLine,
+      { cause: error },
+    );
+  }
   const csvError = error as Partial<CsvError> & { lines?: number };
   if (typeof csvError?.code !== 'string' || !csvError.code.startsWith('CSV_')) return null;
   const line = typeof csvError.lines === 'number' ? csvError.lines : undefined;

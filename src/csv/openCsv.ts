@@ -8,6 +8,7 @@ import {
   type FileEncoding,
   type SourceEncoding,
 } from './encodings.ts';
+import { inflate } from './inflate.ts';
 import { peekHead } from './peekHead.ts';
 import { fromWindows1252, Utf8Validator } from './Utf8Validator.ts';
 
@@ -24,6 +25,8 @@ export interface OpenCsvOptions {
   dialect: Dialect | null;
   /** What a file without a byte order mark is read as. */
   sourceEncoding: SourceEncoding;
+  /** The object is gzip (`.csv.gz`): `body` is the whole object, offsets count decompressed bytes. */
+  gzip?: boolean | undefined;
   /** Decides the separator from the start of the file, decoded; throws a FileProblem if none fits. */
   detectDelimiter: (head: string) => string;
 }
@@ -50,10 +53,10 @@ const fromUtf8Bytes = (field: string): string =>
  */
 export async function openCsv(body: Readable, options: OpenCsvOptions): Promise<OpenedCsv> {
   const { start } = options;
-  let source = body;
+  let source = options.gzip ? inflate(body, start.offset) : body;
   let dialect = options.dialect;
   if (!dialect) {
-    const peeked = await peekHead(body, MAX_RECORD_SIZE);
+    const peeked = await peekHead(source, MAX_RECORD_SIZE);
     source = peeked.stream;
     try {
       const encoding = bomEncoding(peeked.head) ?? options.sourceEncoding;

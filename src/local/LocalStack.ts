@@ -253,13 +253,13 @@ export class LocalStack {
     }
   }
 
-  /** Mirrors the inbound bucket's notification: ObjectCreated, suffix `.csv` or `.CSV`, keys encoded like S3. */
+  /** Mirrors the inbound bucket's notification: ObjectCreated, suffix `.csv`, `.CSV`, `.gz` or `.GZ`, keys encoded like S3. */
   private forward(event: S3Event): void {
     for (const record of event.Records) {
       const { bucket, object } = record.s3;
       if (bucket.name !== this.names.inbound || !record.eventName.startsWith('ObjectCreated'))
         continue;
-      if (!/\.(csv|CSV)$/.test(object.key)) continue;
+      if (!/\.(csv|CSV|gz|GZ)$/.test(object.key)) continue;
       const shaped: S3Event = {
         Records: [
           {

@@ -1,4 +1,5 @@
 import type { Config } from '../config.ts';
+import { isGzipKey } from '../csv/inflate.ts';
 import { BatchWriter } from '../dynamo/BatchWriter.ts';
 import { FileProblem } from '../errors.ts';
 import type { KeyOrder } from '../ledger/KeyOrder.ts';
@@ -62,8 +63,12 @@ const SUMMARY_ERRORS = 10;
 
 /** Decides, before any work, whether this event is one to process. */
 function skipReason(upload: UploadRef, config: Config): IngestOutcome | null {
-  if (!upload.key.toLowerCase().endsWith('.csv')) {
-    return { kind: 'skipped', reason: 'NOT_CSV', detail: `${upload.key} is not a .csv file` };
+  if (!upload.key.toLowerCase().endsWith('.csv') && !isGzipKey(upload.key)) {
+    return {
+      kind: 'skipped',
+      reason: 'NOT_CSV',
+      detail: `${upload.key} is not a .csv or .csv.gz file`,
+    };
   }
   if (upload.bucket === config.errorBucket && upload.key.startsWith(SUPERSEDED_PREFIX)) {
     return {
@@ -193,7 +198,9 @@ async function loadStep(
   };
 
   for (;;) {
-    const opened = await openObject(clients.s3, exact, state.offset);
+    // A gzip stream cannot be entered mid-way: a continuation reads it whole and skips.
+    const gzip = isGzipKey(upload.key);
+    const opened = await openObject(clients.s3, exact, gzip ? 0 : state.offset);
     if (opened.kind === 'missing') {
       // A continuation of an object that is gone cannot happen (the source is deleted last), so
       // this is a redelivered event for an upload already finished and moved.
@@ -216,6 +223,7 @@ async function loadStep(
       maxErrorRate: config.maxErrorRate,
       unknownColumns: config.unknownColumns,
       sourceEncoding: config.sourceEncoding,
+      gzip,
       resume: state.offset > 0 ? { ...state } : undefined,
       shouldStop: () =>
         overtaken() || (canContinue && context.remainingTimeMs() < config.continuationMarginMs),

@@ -45,6 +45,8 @@ export interface LoadRowsOptions {
   writer: BatchWriter | null;
   report: ReportWriter;
   maxErrorRate: number;
+  /** The object is gzip: `body` is always the whole object (a continuation skips to its offset). */
+  gzip?: boolean | undefined;
   /** What a file without a byte order mark is read as (default utf-8). */
   sourceEncoding?: SourceEncoding | undefined;
   /** Columns outside the schema: left out (default) or the file is rejected. */
@@ -164,6 +166,7 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
       start,
       dialect: layout ? { delimiter: layout.delimiter, encoding: layout.encoding } : null,
       sourceEncoding: options.sourceEncoding ?? 'utf-8',
+      gzip: options.gzip,
       detectDelimiter: (head) =>
         detectDelimiter(head, {
           columns: COLUMNS,

@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, S3Event } from 'aws-lambda';
@@ -230,6 +231,27 @@ describe('Continuation: files that are not the plain case', () => {
     });
     const rows = await tableFor('ansi-split');
     expect(JSON.parse(rows.get('L01998| C3') ?? 'null')).toMatchObject({ first_name: 'First1998' });
+    expect(JSON.parse(rows.get('L02998| C2') ?? 'null')).toMatchObject({
+      first_name: 'José 2998 “€”',
+    });
+  }, 120_000);
+
+  it('continues a .csv.gz: each part inflates from the start and skips to its offset', async () => {
+    // Act
+    const { parts, summary } = await compare(
+      'gzip',
+      (tag) => gzipSync(longCsv(3_000, tag, { separator: ';', accentsFrom: 1_000 })),
+      { ext: '.csv.gz' },
+    );
+
+    // Assess
+    expect(parts).toBeGreaterThanOrEqual(2);
+    expect(summary).toMatchObject({
+      status: 'PARTIAL',
+      rows: { total: 3_000, written: 2_994, rejected: 6, duplicates: 0 },
+      csv: { separator: ';', columnsNotLoaded: ['email', 'term'] },
+    });
+    const rows = await tableFor('gzip-split');
     expect(JSON.parse(rows.get('L02998| C2') ?? 'null')).toMatchObject({
       first_name: 'José 2998 “€”',
     });

@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createClients } from '../../src/clients.ts';
@@ -399,5 +400,63 @@ describe('Handler: ingest, encodings', () => {
     // Assess
     expect(onlySummary(a.key).json.fileError?.code).toBe('INVALID_UTF8');
     expect(onlySummary(b.key).json.fileError?.code).toBe('WINDOWS_1252');
+  });
+});
+
+describe('Handler: ingest, compressed files', () => {
+  it.each(['gz/valid.csv.gz', 'gz/VALID.CSV.GZ', 'gz/Valid.Csv.Gz'])(
+    'loads %s through gunzip like the .csv, and archives the compressed bytes',
+    async (key) => {
+      // Prepare
+      const body = fixture('valid.csv.gz');
+
+      // Act
+      const upload = await harness.ingest(key, body);
+
+      // Assess
+      const expected = parse(fixture('valid.csv'), { columns: true }) as Record<string, string>[];
+      expect(await harness.tableRows()).toEqual(
+        [...expected].sort((a, b) => String(a.student_id).localeCompare(String(b.student_id))),
+      );
+      expect(onlySummary(upload.key).json).toMatchObject({
+        status: 'SUCCEEDED',
+        rows: { total: 5, written: 5, rejected: 0, duplicates: 0 },
+      });
+      expect(await harness.read(harness.names.archive, key)).toEqual(body);
+    },
+  );
+
+  it("reads a compressed UTF-16 tab-separated file (Excel's Unicode Text, gzipped)", async () => {
+    // Act
+    const upload = await harness.ingest('gz/unicode.csv.gz', gzipSync(fixture('utf16le-tab.csv')));
+
+    // Assess
+    expect(onlySummary(upload.key).json).toMatchObject({
+      status: 'SUCCEEDED',
+      rows: { total: 3, written: 3 },
+      csv: { separator: '\t', encoding: 'UTF-16 LE' },
+    });
+    expect((await harness.tableRows()).map((row) => row.first_name)).toContain('Ada 😀');
+  });
+
+  it('fails a .csv.gz that is not gzip, or is cut short, saying which', async () => {
+    // Prepare
+    const whole = gzipSync(fixture('valid.csv'));
+
+    // Act
+    const plain = await harness.ingest('gz/plain.csv.gz', fixture('valid.csv'));
+    const cut = await harness.ingest('gz/cut.csv.gz', whole.subarray(0, whole.length - 12));
+
+    // Assess
+    expect(onlySummary(plain.key).json.fileError).toEqual({
+      code: 'INVALID_GZIP',
+      message:
+        'The file is named .csv.gz but is not gzip-compressed: name it .csv, or compress it with gzip.',
+    });
+    expect(onlySummary(cut.key).json.fileError).toEqual({
+      code: 'INVALID_GZIP',
+      message: 'The file ends before its gzip stream does: it was cut short. Upload it again.',
+    });
+    expect(await harness.whereIs('gz/plain.csv.gz')).toEqual([harness.names.error]);
   });
 });
