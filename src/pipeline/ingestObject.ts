@@ -11,7 +11,6 @@ import type {
 import { publishSummary } from '../notify/publishSummary.ts';
 import { logger } from '../observability.ts';
 import type { RetryBudget } from '../retry.ts';
-import { concatObjects } from '../s3/concatObjects.ts';
 import { copyObject } from '../s3/copyObject.ts';
 import { deleteObject } from '../s3/deleteObject.ts';
 import { openObject } from '../s3/openObject.ts';
@@ -30,6 +29,8 @@ import type {
 } from '../types.ts';
 import { invokeContinuation } from './continuation.ts';
 import { loadRows } from './loadRows.ts';
+import { joinReport, keepFirstPiece } from './reportPieces.ts';
+import { reportPieceLocation, SCRATCH_PREFIX } from './scratch.ts';
 import { SUPERSEDED_PREFIX, supersede } from './supersede.ts';
 
 export type { Clients } from '../types.ts';
@@ -69,6 +70,13 @@ function skipReason(upload: UploadRef, config: Config): IngestOutcome | null {
       kind: 'skipped',
       reason: 'OWN_OUTPUT_BUCKET',
       detail: `${upload.key} is a superseded upload: copy it to the inbound bucket to load it`,
+    };
+  }
+  if (upload.bucket === config.errorBucket && upload.key.startsWith(SCRATCH_PREFIX)) {
+    return {
+      kind: 'skipped',
+      reason: 'OWN_OUTPUT_BUCKET',
+      detail: `${upload.key} is a long file's working data, not a file to load`,
     };
   }
   if (upload.bucket === config.errorBucket && upload.key.toLowerCase().endsWith('.errors.csv')) {
@@ -123,13 +131,14 @@ function firstCheckpoint(options: IngestOptions): Checkpoint {
   };
 }
 
-/** The report is written by each part that finds errors: part 0 to its final key, later parts to pieces. */
-function reportPiece(config: Config, key: string, part: number): ObjectLocation {
-  const final = reportKey(key);
-  return {
-    bucket: config.errorBucket,
-    key: part === 0 ? final : `${final}.part-${String(part).padStart(5, '0')}`,
-  };
+/**
+ * The report is written by each part that finds errors: part 0 to its final key, later parts to
+ * pieces of their own upload (see scratch.ts), joined by the last part.
+ */
+function reportPiece(config: Config, upload: UploadRef, part: number): ObjectLocation {
+  return part === 0
+    ? { bucket: config.errorBucket, key: reportKey(upload.key) }
+    : reportPieceLocation(config, upload, part);
 }
 
 type LoadOutcome = Progress | IngestOutcome;
@@ -161,9 +170,10 @@ async function loadStep(
   const canContinue = Boolean(lambda && config.functionName && ledger);
   const report = new ReportWriter(
     clients.s3,
-    reportPiece(config, upload.key, state.part),
+    reportPiece(config, upload, state.part),
     SUMMARY_ERRORS,
-    state.part === 0,
+    // The header goes into the first piece that has lines, whichever part writes it.
+    state.reportParts.length === 0,
   );
   const writer = new BatchWriter(clients.ddb, {
     tableName: config.tableName,
@@ -231,6 +241,9 @@ async function loadStep(
       // Out of time: save where we are, then hand the rest on. The report piece is closed first,
       // so a crash before the checkpoint is saved just redoes this part.
       const wrote = (await report.close()) !== null;
+      if (wrote && state.part === 0) {
+        await keepFirstPiece(clients, config, upload, withVersion(report.location, report.versionId));
+      }
       const next: Checkpoint = {
         ...state,
         part: state.part + 1,
@@ -299,7 +312,7 @@ async function finishLoading(
     size: number;
   },
 ): Promise<LoadedProgress> {
-  const { clients, config } = context;
+  const { clients, config, ledger } = context;
   const { state, report, rows, fileError } = done;
   const errors = [...state.firstErrors, ...report.first]
     .filter((e) => ROW_ERROR_CODES.has(e.code))
@@ -315,22 +328,13 @@ async function finishLoading(
     if (wait) await wait;
   }
   const lastPiece = await report.close();
-  const pieces = [...state.reportParts.map((part) => reportPiece(config, upload.key, part))];
-  if (lastPiece) pieces.push(lastPiece);
   // No undefined fields: the outcome is stored as it is by Powertools' idempotency layer.
   let reportLocation: StoredObject | null = lastPiece && withVersion(lastPiece, report.versionId);
-  if (state.part > 0 && pieces.length > 0) {
-    reportLocation = { bucket: config.errorBucket, key: reportKey(upload.key) };
-    const alreadyWhole = pieces.length === 1 && pieces[0]?.key === reportLocation.key;
-    if (!alreadyWhole) {
-      const joined = await concatObjects(
-        clients.s3,
-        pieces,
-        reportLocation,
-        'text/csv; charset=utf-8',
-        report.metadata,
-      );
-      reportLocation = withVersion(reportLocation, joined);
+  if (state.part > 0) {
+    const pieces = state.reportParts.map((part) => reportPieceLocation(config, upload, part));
+    if (lastPiece) pieces.push(lastPiece);
+    if (pieces.length > 0) {
+      reportLocation = await joinReport(clients, config, ledger, upload, pieces, report.metadata);
     }
   }
 
