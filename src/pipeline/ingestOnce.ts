@@ -21,9 +21,9 @@ export type IngestOnce = (
 /**
  * Wraps the pipeline with Powertools idempotency, keyed on the upload (bucket, key, version or
  * sequencer or ETag, batch job): a redelivered event returns the stored outcome; a concurrent
- * duplicate gets IdempotencyAlreadyInProgressError (thrown, so Lambda retries it later, and it
- * then finds the finished outcome); a crashed attempt's lock expires with the invocation's
- * deadline, and the retry resumes from the progress ledger.
+ * duplicate gets IdempotencyAlreadyInProgressError, which the handlers end quietly (see
+ * isDuplicateInProgress); a crashed attempt's lock expires with the invocation's deadline, and
+ * its own retry resumes from the progress ledger.
  */
 export function createIngestOnce(
   base: Omit<IngestContext, 'remainingTimeMs' | 'ledger'>,
