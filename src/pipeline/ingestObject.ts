@@ -1,5 +1,6 @@
 import type { Config } from '../config.ts';
 import { BatchWriter } from '../dynamo/BatchWriter.ts';
+import { KeyTracker } from '../dynamo/KeyTracker.ts';
 import { FileProblem } from '../errors.ts';
 import type { KeyOrder } from '../ledger/KeyOrder.ts';
 import type {
@@ -29,6 +30,7 @@ import type {
 } from '../types.ts';
 import { invokeContinuation } from './continuation.ts';
 import { loadRows } from './loadRows.ts';
+import { dropKeySet, loadKeySet, saveKeySet } from './keySet.ts';
 import { joinReport, keepFirstPiece } from './reportPieces.ts';
 import { reportPieceLocation, SCRATCH_PREFIX } from './scratch.ts';
 import { SUPERSEDED_PREFIX, supersede } from './supersede.ts';
@@ -180,6 +182,7 @@ async function loadStep(
     concurrency: config.writeConcurrency,
     budget: { remainingTimeMs: context.remainingTimeMs, ...context.retryBudget },
   });
+  let seen = await loadKeySet(clients, config, upload, state.part);
   // A newer upload of this name that starts meanwhile stops this one at its next batch boundary.
   const overtaken = context.keyOrder?.watch(upload) ?? (() => false);
   const supersededBy = async (rows: RowCounts): Promise<LoadedProgress> => {
@@ -221,6 +224,7 @@ async function loadStep(
     }
     const loaded = await loadRows(opened.body, {
       writer: state.pass === 'write' ? writer : null,
+      seen,
       report,
       maxErrorRate: config.maxErrorRate,
       resume: state.offset > 0 ? { ...state } : undefined,
@@ -255,6 +259,7 @@ async function loadStep(
         reportParts: wrote ? [...state.reportParts, state.part] : state.reportParts,
         firstErrors: [...state.firstErrors, ...report.first].slice(0, SUMMARY_ERRORS),
       };
+      await saveKeySet(clients, config, upload, next.part, seen);
       await ledger.save(upload, {
         stage: 'LOADING',
         checkpoint: next,
@@ -262,6 +267,7 @@ async function loadStep(
         eTag: exact.eTag,
         size,
       });
+      await dropKeySet(clients, config, upload, state.part);
       await invokeContinuation(lambda, config.functionName, {
         source: 's3-csv-ingest.continuation',
         upload,
@@ -281,6 +287,7 @@ async function loadStep(
         mapping: null,
         rows: { total: 0, written: 0, rejected: 0, duplicates: 0 },
       };
+      seen = new KeyTracker();
       continue;
     }
     let fileError = loaded.fileError;
@@ -389,6 +396,7 @@ export async function ingestObject(
     if (!('stage' in loaded)) return loaded;
     step = loaded as LoadedProgress;
     await ledger?.save(upload, step);
+    if (progress) await dropKeySet(clients, config, upload, progress.checkpoint.part);
   } else {
     step = progress;
     // Every step was done before: a late redelivery, after Powertools forgot it.

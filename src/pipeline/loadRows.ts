@@ -37,6 +37,8 @@ export interface LoadRowsOptions {
   writer: BatchWriter | null;
   report: ReportWriter;
   maxErrorRate: number;
+  /** The keys earlier parts of the file produced (a long file's key set); empty by default. */
+  seen?: KeyTracker | undefined;
   /** Continue a file from a checkpoint; `body` then starts at `resume.offset`. */
   resume?: ResumePoint | undefined;
   /** Asked every few hundred rows; true stops at the next record boundary (time is running out). */
@@ -71,9 +73,9 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
   const rows: RowCounts = resume
     ? { ...resume.rows }
     : { total: 0, written: 0, rejected: 0, duplicates: 0 };
-  // Duplicates are counted within one invocation's part of a file; across parts the later row
-  // still wins, because a part's writes have all landed before the next part starts.
-  const seen = new KeyTracker();
+  // Across the parts of a long file the key set is handed on (see pipeline/keySet.ts); the later
+  // row wins either way, because a part's writes have all landed before the next part starts.
+  const seen = options.seen ?? new KeyTracker();
   let mapping: ColumnMapping | null = resume?.mapping ?? null;
 
   const reject = async (errors: RowError[]): Promise<void> => {
