@@ -12,7 +12,9 @@ export type FileErrorCode =
   | 'RECORD_TOO_LARGE'
   | 'TOO_MANY_COLUMNS'
   | 'ERROR_RATE_EXCEEDED'
-  | 'STRICT_POLICY_VIOLATION';
+  | 'STRICT_POLICY_VIOLATION'
+  | 'TOO_MANY_PARTS'
+  | 'NO_PROGRESS';
 
 /** Codes attached to a single rejected row. */
 export type RowErrorCode = 'SCHEMA' | 'FIELD_COUNT';

@@ -30,6 +30,7 @@ import type {
 } from '../types.ts';
 import { invokeContinuation } from './continuation.ts';
 import { loadRows } from './loadRows.ts';
+import { handOverProblem } from './handOver.ts';
 import { dropKeySet, loadKeySet, saveKeySet } from './keySet.ts';
 import { joinReport, keepFirstPiece } from './reportPieces.ts';
 import { reportPieceLocation, SCRATCH_PREFIX } from './scratch.ts';
@@ -242,6 +243,12 @@ async function loadStep(
 
     if (loaded.stoppedAt && overtaken()) return supersededBy(loaded.rows);
     if (loaded.stoppedAt && lambda && config.functionName && ledger) {
+      const problem = handOverProblem(state, loaded.stoppedAt, config.maxParts);
+      if (problem) {
+        const rows = state.pass === 'check' ? { ...loaded.rows, written: 0 } : loaded.rows;
+        const ended = { state, report, rows, fileError: problem, exact, size };
+        return finishLoading(upload, context, options, ended);
+      }
       // Out of time: save where we are, then hand the rest on. The report piece is closed first,
       // so a crash before the checkpoint is saved just redoes this part.
       const wrote = (await report.close()) !== null;
