@@ -77,10 +77,7 @@ export function summaryText(result: IngestResult): string {
   }
   if (result.errors.length > 0) {
     lines.push('', `First problems (of ${rows.rejected} rejected rows):`);
-    for (const e of result.errors.slice(0, 10))
-      lines.push(
-        `  line ${e.line}: ${e.error}${e.value ? ` (value: "${e.value.slice(0, 80)}")` : ''}`,
-      );
+    for (const e of result.errors.slice(0, 10)) lines.push(`  line ${e.line}: ${e.error}`);
   }
   lines.push('');
   if (result.destination) lines.push(`The file is now at ${s3url(result.destination)}`);

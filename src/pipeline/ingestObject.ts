@@ -308,7 +308,7 @@ async function finishLoading(
     const wait = report.add({
       line: fileError.line ?? 0,
       field: '',
-      value: '',
+      value: fileError.value,
       error: fileError.message,
       code: fileError.code,
     });

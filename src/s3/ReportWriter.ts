@@ -4,7 +4,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { stringify } from 'csv-stringify';
 import { InfrastructureError } from '../errors.ts';
-import type { ObjectLocation, RowError } from '../types.ts';
+import type { ObjectLocation, RowError, RowProblem } from '../types.ts';
 
 export const REPORT_COLUMNS = ['line', 'field', 'value', 'error'] as const;
 
@@ -30,10 +30,11 @@ function clip(value: string): string {
 
 /**
  * Streams the rejected-rows report to S3 as it grows (every error, however many), keeping only
- * the first few in memory for the summary. Nothing is uploaded for a file with no errors.
+ * the first few (without their values) in memory for the summary. Nothing is uploaded for a file with no errors.
  */
 export class ReportWriter {
-  public readonly first: RowError[] = [];
+  /** Without their values: these go to the checkpoint, the outcome and the summary. */
+  public readonly first: RowProblem[] = [];
   public count = 0;
   /** Written with the report (which upload it belongs to); set before the first error. */
   public metadata: Record<string, string> | undefined;
@@ -53,7 +54,10 @@ export class ReportWriter {
   /** Appends one error; returns a promise only when the caller should wait for the upload. */
   public add(error: RowError): void | Promise<void> {
     this.count++;
-    if (this.first.length < this.keep) this.first.push(error);
+    if (this.first.length < this.keep) {
+      const { line, field, error: reason, code } = error;
+      this.first.push({ line, field, error: reason, code });
+    }
     const csv = this.csv ?? this.open();
     const ok = csv.write([
       error.line,

@@ -34,16 +34,22 @@ export function resolveHeader(fields: readonly string[], line = 1): HeaderResolu
   const known = cells.filter((cell) => COLUMNS.includes(cell));
   const expected = COLUMNS.join(',');
   if (known.length === 0) {
-    if (
-      fields.length === COLUMNS.length &&
-      validateRecord(toRecord(fields, IDENTITY), line) === null
-    ) {
+    const errors =
+      fields.length === COLUMNS.length ? validateRecord(toRecord(fields, IDENTITY), line) : null;
+    if (fields.length === COLUMNS.length && errors === null) {
       return { kind: 'data', mapping: IDENTITY };
     }
+    // It may be a student's record: its shape and what is wrong with it, never its values.
+    const shape =
+      fields.length === COLUMNS.length
+        ? `${fields.length} fields`
+        : `${fields.length} fields (a record has ${COLUMNS.length})`;
+    const asRecord = errors ? `, and as a record ${errors.map((e) => e.error).join('; ')}` : '';
     throw new FileProblem(
       'INVALID_HEADER',
-      `The first row is neither the header "${expected}" nor a valid record in that column order (found "${fields.join(',').slice(0, 200)}").`,
+      `The first row is neither the header "${expected}" nor a valid record in that column order: it has ${shape}, none of them a column name${asRecord}.`,
       line,
+      { value: fields.join(',') },
     );
   }
   const missing = COLUMNS.filter((column) => !cells.includes(column));

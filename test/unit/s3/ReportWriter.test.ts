@@ -144,6 +144,21 @@ describe('Class: ReportWriter', () => {
     expect(parse(await uploadedBody())).toHaveLength(51);
   });
 
+  it('keeps the first errors without their values: those go only into the report', async () => {
+    // Prepare
+    const writer = new ReportWriter(s3, location);
+
+    // Act
+    writer.add(rowError(2, 'Zyxwvutsrq'));
+    await writer.close();
+
+    // Assess
+    expect(writer.first).toEqual([
+      { line: 2, field: 'first_name', error: 'first_name is empty', code: 'SCHEMA' },
+    ]);
+    expect(await uploadedBody()).toContain('Zyxwvutsrq');
+  });
+
   it('cuts a huge value to 1,000 characters', async () => {
     // Prepare
     const writer = new ReportWriter(s3, location);
