@@ -3,13 +3,11 @@ import { PassThrough } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { stringify } from 'csv-stringify';
+import { clipValue } from '../bounds.ts';
 import { InfrastructureError } from '../errors.ts';
 import type { ObjectLocation, RowError, RowProblem } from '../types.ts';
 
 export const REPORT_COLUMNS = ['line', 'field', 'value', 'error'] as const;
-
-/** Values longer than this are cut in the report; the reason says what the value should be. */
-const MAX_VALUE_CHARS = 1_000;
 
 /** `x/y.csv` → `x/y.errors.csv`: the report sits next to the file it describes. */
 export function reportKey(key: string): string {
@@ -22,10 +20,6 @@ export function reportKey(key: string): string {
  */
 export function neutralise(cell: string): string {
   return /^[=+\-@\t\r]/.test(cell) ? `'${cell}` : cell;
-}
-
-function clip(value: string): string {
-  return value.length > MAX_VALUE_CHARS ? `${value.slice(0, MAX_VALUE_CHARS)}…` : value;
 }
 
 /**
@@ -62,7 +56,8 @@ export class ReportWriter {
     const ok = csv.write([
       error.line,
       neutralise(error.field),
-      neutralise(clip(error.value)),
+      // Values are cut where they are made; this is the last guard for any other caller.
+      neutralise(clipValue(error.value)),
       neutralise(error.error),
     ]);
     // Wait for the upload to drain the stream, but never hang on an upload that has failed.

@@ -1,3 +1,4 @@
+import { clipValue, quoteNames } from '../bounds.ts';
 import { FileProblem } from '../errors.ts';
 import { COLUMNS, validateRecord } from './schema.ts';
 
@@ -49,16 +50,17 @@ export function resolveHeader(fields: readonly string[], line = 1): HeaderResolu
       'INVALID_HEADER',
       `The first row is neither the header "${expected}" nor a valid record in that column order: it has ${shape}, none of them a column name${asRecord}.`,
       line,
-      { value: fields.join(',') },
+      { value: clipValue(fields.join(',')) },
     );
   }
   const missing = COLUMNS.filter((column) => !cells.includes(column));
   const unknown = cells.filter((cell) => !COLUMNS.includes(cell));
-  const repeated = known.filter((cell, index) => known.indexOf(cell) !== index);
+  // Schema columns only, each once, however often a header repeats one.
+  const repeated = COLUMNS.filter((column) => known.indexOf(column) !== known.lastIndexOf(column));
   if (missing.length > 0 || unknown.length > 0 || repeated.length > 0) {
     const problems = [
       missing.length > 0 ? `missing ${missing.join(', ')}` : '',
-      unknown.length > 0 ? `unknown ${unknown.map((c) => `"${c}"`).join(', ')}` : '',
+      unknown.length > 0 ? `unknown ${quoteNames(unknown)}` : '',
       repeated.length > 0 ? `repeated ${repeated.join(', ')}` : '',
     ].filter(Boolean);
     throw new FileProblem(

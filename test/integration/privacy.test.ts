@@ -1,7 +1,16 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { parse } from 'csv-parse/sync';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, type MockInstance, vi } from 'vitest';
+import {
+  afterAll,
+  beforeAll,
+  beforeEach,
+  describe,
+  expect,
+  it,
+  type MockInstance,
+  vi,
+} from 'vitest';
 import event2 from '../../events/batch-ops-2.0.json' with { type: 'json' };
 import type { BatchEvent } from '../../src/batch/types.ts';
 import { lambdaContext } from '../../src/local/lambdaContext.ts';
@@ -148,7 +157,11 @@ describe('Privacy: row values reach only the rejected-rows report', () => {
   it('a long file: the checkpoint between two parts holds no value', async () => {
     // Prepare: invalid rows in the first 256, so part 0's report and checkpoint see them
     const key = 'privacy/long.csv';
-    const rows = [HEADER, `${SECRETS[3]},Ada,Lovelace,Maths`, `A20000,${SECRETS[4].repeat(11)},Last,Maths`];
+    const rows = [
+      HEADER,
+      `${SECRETS[3]},Ada,Lovelace,Maths`,
+      `A20000,${SECRETS[4].repeat(11)},Last,Maths`,
+    ];
     for (let i = 1; i <= 600; i++) rows.push(`A2${String(i).padStart(4, '0')},First,Last,Course`);
     const upload = await harness.put(key, `${rows.join('\n')}\n`);
     const seen = harness.stack.lambda.invocations.length;

@@ -159,7 +159,7 @@ describe('Class: ReportWriter', () => {
     expect(await uploadedBody()).toContain('Zyxwvutsrq');
   });
 
-  it('cuts a huge value to 1,000 characters', async () => {
+  it('cuts a huge value to 1,000 characters, saying how long it was', async () => {
     // Prepare
     const writer = new ReportWriter(s3, location);
 
@@ -169,7 +169,8 @@ describe('Class: ReportWriter', () => {
 
     // Assess
     const [, row] = parse(await uploadedBody()) as string[][];
-    expect(row?.[2]).toBe(`${'x'.repeat(1_000)}…`);
+    expect(row?.[2]?.length).toBeLessThanOrEqual(1_000);
+    expect(row?.[2]).toMatch(/^x+… \[cut: 5000 characters\]$/);
   });
 
   it('throws an InfrastructureError with the cause when the upload fails', async () => {

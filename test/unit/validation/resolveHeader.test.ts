@@ -111,6 +111,43 @@ describe('Function: resolveHeader', () => {
     expect(short.message).toContain('missing first_name, last_name');
   });
 
+  it('names at most 10 unknown columns, cut and escaped, however wide the header', () => {
+    // Prepare: about 60 KB of unknown names
+    const header = ['student_id', 'first_name', 'last_name', 'course'];
+    for (let i = 0; i < 6_000; i++) header.push(`unknown_column_${i}`);
+    header.push(`evil\nline "${'q'.repeat(500)}`);
+
+    // Act
+    const problem = problemOf(header);
+
+    // Assess
+    expect(problem.message).toContain('unknown "unknown_column_0", "unknown_column_1"');
+    expect(problem.message).toContain('"unknown_column_9" and 5991 more.');
+    expect(problem.message.length).toBeLessThan(1_000);
+  });
+
+  it('lists a column repeated many times once, quickly', () => {
+    // Prepare
+    const header = ['student_id', 'first_name', 'last_name', ...Array(20_000).fill('course')];
+
+    // Act
+    const started = Date.now();
+    const problem = problemOf(header);
+
+    // Assess
+    expect(problem.message).toMatch(/: repeated course\.$/);
+    expect(Date.now() - started).toBeLessThan(500);
+  });
+
+  it("keeps the first row for the report, cut to the report's bound", () => {
+    // Act
+    const problem = problemOf(['X1', 'y'.repeat(60_000), 'z', 'w']);
+
+    // Assess
+    expect(problem.value.length).toBeLessThanOrEqual(1_000);
+    expect(problem.value).toMatch(/^X1,y+… \[cut: 60007 characters\]$/);
+  });
+
   it('carries the line it was given', () => {
     // Act & Assess
     expect(problemOf(['nope'], 3).line).toBe(3);
