@@ -14,12 +14,20 @@ export function reportKey(key: string): string {
   return /\.csv$/i.test(key) ? `${key.slice(0, -4)}.errors.csv` : `${key}.errors.csv`;
 }
 
+/** A character that makes a spreadsheet run a cell as a formula, at the start of a cell. */
+const FORMULA_START = /^[=+\-@\t\r]/;
+/** A part after a separator that starts one: a spreadsheet splitting at `;` (or `,`, tab, `|`) runs it. */
+const FORMULA_PART = /([;,\t|]"?)(?=[=+\-@])/g;
+
 /**
  * A spreadsheet runs a cell that starts with = + - @ (or a tab/CR) as a formula: prefix those
- * with an apostrophe so opening the report is safe (OWASP "CSV injection").
+ * with an apostrophe so opening the report is safe (OWASP "CSV injection"). A semicolon-locale
+ * Excel splits `x;=cmd|' /C calc'!A0` at the `;` into a formula, so a part after a separator that
+ * starts one gets its own apostrophe, and the cell one in front.
  */
 export function neutralise(cell: string): string {
-  return /^[=+\-@\t\r]/.test(cell) ? `'${cell}` : cell;
+  const parts = cell.replace(FORMULA_PART, "$1'");
+  return FORMULA_START.test(cell) || parts !== cell ? `'${parts}` : cell;
 }
 
 /**

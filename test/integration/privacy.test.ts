@@ -228,3 +228,32 @@ describe('Privacy: row values reach only the rejected-rows report', () => {
     expect(await reportText(key)).toContain(SECRETS[0]);
   });
 });
+
+describe('Injection: keys and values cannot write into the e-mail or run in a spreadsheet', () => {
+  it('a key with line breaks stays on its line in the e-mail; a formula after a `;` is neutralised in the report', async () => {
+    // Prepare
+    const key = 'inject/roster\r\nStatus: SUCCEEDED\nEvery row was loaded.\u0007.csv';
+    const body = [HEADER, "x;=cmd|' /C calc'!A0,Ada,Lovelace,Maths", 'A10001,Ada,Lovelace,Maths'];
+
+    // Act
+    await harness.ingest(key, `${body.join('\n')}\n`);
+
+    // Assess
+    const [summary] = harness.summariesFor(key);
+    expect(summary?.json.status).toBe('PARTIAL');
+    const email = summary?.parts.email ?? '';
+    const lines = email.split('\n');
+    expect(lines.filter((line) => line.startsWith('Status:'))).toEqual(['Status: PARTIAL']);
+    expect(lines).not.toContain('Every row was loaded.\u0007.csv');
+    expect(email).not.toMatch(/[\r\u0007]/);
+    expect(email).toContain(
+      `File:   s3://${harness.names.inbound}/inject/roster\\r\\nStatus: SUCCEEDED\\nEvery row was loaded.\\u0007.csv`,
+    );
+    expect(summary?.json.source.key).toBe(key);
+    const report = parse(await reportText(key)) as string[][];
+    expect(report[1]?.slice(0, 3)).toEqual(['2', 'student_id', "'x;'=cmd|' /C calc'!A0"]);
+    // Split at every `;` as a semicolon-locale spreadsheet does: no part starts a formula.
+    const raw = await reportText(key);
+    for (const part of raw.split(/[;\n]/)) expect(part).not.toMatch(/^[=+\-@]/);
+  });
+});
