@@ -16,8 +16,8 @@ import type { BatchEvent, BatchResponse } from '../src/batch/types.ts';
 import { type CompletionRow, writeCompletionReport } from '../src/batch/writeCompletionReport.ts';
 import { writeManifest } from '../src/batch/writeManifest.ts';
 import { ConfigError } from '../src/errors.ts';
-import { LOCAL_CREDENTIALS } from '../src/local/LocalStack.ts';
 import { lambdaContext } from '../src/local/lambdaContext.ts';
+import { LOCAL_CREDENTIALS } from '../src/local/LocalStack.ts';
 
 /**
  * `npm run backfill`: lists the objects, writes the manifest, and either creates an S3 Batch

@@ -8,45 +8,15 @@
 // other platform without fetching it. Run after every `npm install` that rewrites the lock.
 import { readFileSync, writeFileSync } from 'node:fs';
 
-const OS = [
-  'android',
-  'darwin',
-  'freebsd',
-  'linux',
-  'netbsd',
-  'openbsd',
-  'openharmony',
-  'sunos',
-  'win32',
-  'aix',
-  'cygwin',
-];
-const CPU = {
-  arm64: 'arm64',
-  x64: 'x64',
-  ia32: 'ia32',
-  arm: 'arm',
-  loong64: 'loong64',
-  ppc64: 'ppc64',
-  riscv64: 'riscv64',
-  s390x: 's390x',
-  mips64el: 'mips64el',
-  mipsel: 'mipsel',
-  wasm32: 'wasm32',
-};
+const OS = ['android', 'darwin', 'freebsd', 'linux', 'netbsd', 'openbsd', 'openharmony', 'sunos', 'win32', 'aix', 'cygwin'];
+const CPU = { arm64: 'arm64', x64: 'x64', ia32: 'ia32', arm: 'arm', loong64: 'loong64', ppc64: 'ppc64', riscv64: 'riscv64', s390x: 's390x', mips64el: 'mips64el', mipsel: 'mipsel', wasm32: 'wasm32' };
 
 /** os, cpu and libc from a platform package's name, e.g. `cli-linux-arm64-musl`, `rollup-android-arm-eabi`. */
 function platformOf(name) {
   const parts = name.split('/').pop().split('-');
-  const os =
-    parts.find((part) => OS.includes(part)) ??
-    (parts.includes('openharmony') ? 'openharmony' : undefined);
+  const os = parts.find((part) => OS.includes(part)) ?? (parts.includes('openharmony') ? 'openharmony' : undefined);
   const cpu = parts.find((part) => part in CPU);
-  const libc = parts.some((p) => p === 'musl' || p === 'musleabihf')
-    ? 'musl'
-    : parts.some((p) => p === 'gnu' || p === 'gnueabihf')
-      ? 'glibc'
-      : undefined;
+  const libc = parts.some((p) => p === 'musl' || p === 'musleabihf') ? 'musl' : parts.some((p) => p === 'gnu' || p === 'gnueabihf') ? 'glibc' : undefined;
   return { os, cpu, libc };
 }
 
@@ -72,15 +42,7 @@ for (const [at, entry] of Object.entries(lock.packages)) {
     added.push(`${dependency}@${version}`);
   }
 }
-const sorted = Object.fromEntries(
-  Object.entries(lock.packages).sort(([a], [b]) =>
-    a === '' ? -1 : b === '' ? 1 : a.localeCompare(b),
-  ),
-);
+const sorted = Object.fromEntries(Object.entries(lock.packages).sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a.localeCompare(b))));
 lock.packages = sorted;
 writeFileSync(path, `${JSON.stringify(lock, null, 2)}\n`);
-console.log(
-  added.length
-    ? `complete-lockfile: added ${added.length} entries: ${added.join(', ')}`
-    : 'complete-lockfile: nothing missing',
-);
+console.log(added.length ? `complete-lockfile: added ${added.length} entries: ${added.join(', ')}` : 'complete-lockfile: nothing missing');

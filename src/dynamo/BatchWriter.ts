@@ -1,5 +1,6 @@
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { InfrastructureError } from '../errors.ts';
+import type { StudentRecord } from '../types.ts';
 import {
   canRetry,
   DEFAULT_RETRY_BUDGET,
@@ -8,7 +9,6 @@ import {
   type RetryBudget,
   sleep,
 } from '../retry.ts';
-import type { StudentRecord } from '../types.ts';
 
 /** DynamoDB's limit for one BatchWriteItem call. */
 export const BATCH_SIZE = 25;

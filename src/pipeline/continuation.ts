@@ -1,9 +1,9 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import type { Context } from 'aws-lambda';
 import { InfrastructureError } from '../errors.ts';
-import { logger, recordOutcome } from '../observability.ts';
 import { isTransient } from '../retry.ts';
 import type { UploadRef } from '../types.ts';
+import { logger, recordOutcome } from '../observability.ts';
 import type { IngestOptions } from './ingestObject.ts';
 import type { IngestOnce } from './ingestOnce.ts';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
-  type CsvParserOptions,
   createCsvParser,
+  type CsvParserOptions,
   MAX_RECORD_SIZE,
   type RawRow,
   toFileProblem,
