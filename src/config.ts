@@ -36,7 +36,8 @@ export const DEFAULTS = {
   multipartCopyThresholdBytes: 5 * 1024 ** 3,
   continuationMarginMs: 60_000,
   progressIntervalMs: 10_000,
-  maxParts: 1_000,
+  // 500 parts of 15 minutes are 5 days: within the week after which _ingest/ work expires.
+  maxParts: 500,
 };
 
 type Env = Record<string, string | undefined>;

@@ -42,12 +42,20 @@ export class ConfigError extends IngestError {
 export class FileProblem extends IngestError {
   public readonly code: FileErrorCode;
   public readonly line: number | undefined;
+  /** What the rejected-rows report shows for it (e.g. the first row); never in the message. */
+  public readonly value: string;
 
-  public constructor(code: FileErrorCode, message: string, line?: number, options?: ErrorOptions) {
+  public constructor(
+    code: FileErrorCode,
+    message: string,
+    line?: number,
+    options?: ErrorOptions & { value?: string },
+  ) {
     super(message, options);
     this.name = 'FileProblem';
     this.code = code;
     this.line = line;
+    this.value = options?.value ?? '';
   }
 }
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { InfrastructureError } from '../errors.ts';
 import { isTransient } from '../retry.ts';
-import type { IngestResult, RowCounts, RowError, StoredObject, UploadRef } from '../types.ts';
+import type { IngestResult, RowCounts, RowProblem, StoredObject, UploadRef } from '../types.ts';
 
 /**
  * How far an upload got, in order. A retry resumes at the first step not done: rows are never
@@ -24,7 +24,7 @@ export interface Checkpoint {
   /** How many report lines were written, and by which parts (part 0 writes the final key). */
   reportCount: number;
   reportParts: number[];
-  firstErrors: RowError[];
+  firstErrors: RowProblem[];
   startedAt: number;
 }
 

@@ -249,13 +249,15 @@ export class LocalStack {
     }
   }
 
-  /** Mirrors the inbound bucket's notification: ObjectCreated, suffix `.csv` or `.CSV`, keys encoded like S3. */
+  /**
+   * Mirrors the inbound bucket's notification: every ObjectCreated, no suffix filter (S3's are
+   * case-sensitive; the handler picks the CSV files in any casing), keys encoded like S3.
+   */
   private forward(event: S3Event): void {
     for (const record of event.Records) {
       const { bucket, object } = record.s3;
       if (bucket.name !== this.names.inbound || !record.eventName.startsWith('ObjectCreated'))
         continue;
-      if (!/\.(csv|CSV)$/.test(object.key)) continue;
       const shaped: S3Event = {
         Records: [
           {

@@ -29,9 +29,9 @@ import type {
   UploadRef,
 } from '../types.ts';
 import { invokeContinuation } from './continuation.ts';
-import { loadRows } from './loadRows.ts';
 import { handOverProblem } from './handOver.ts';
 import { dropKeySet, loadKeySet, saveKeySet } from './keySet.ts';
+import { loadRows } from './loadRows.ts';
 import { joinReport, keepFirstPiece } from './reportPieces.ts';
 import { reportPieceLocation, SCRATCH_PREFIX } from './scratch.ts';
 import { SUPERSEDED_PREFIX, supersede } from './supersede.ts';
@@ -253,7 +253,8 @@ async function loadStep(
       // so a crash before the checkpoint is saved just redoes this part.
       const wrote = (await report.close()) !== null;
       if (wrote && state.part === 0) {
-        await keepFirstPiece(clients, config, upload, withVersion(report.location, report.versionId));
+        const first = withVersion(report.location, report.versionId);
+        await keepFirstPiece(clients, config, upload, first);
       }
       const next: Checkpoint = {
         ...state,
@@ -335,7 +336,7 @@ async function finishLoading(
     const wait = report.add({
       line: fileError.line ?? 0,
       field: '',
-      value: '',
+      value: fileError.value,
       error: fileError.message,
       code: fileError.code,
     });

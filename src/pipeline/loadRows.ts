@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { clipValue } from '../bounds.ts';
 import { createCsvParser, type RawRow, toFileProblem } from '../csv/createCsvParser.ts';
 import { Utf8Validator } from '../csv/Utf8Validator.ts';
 import type { BatchWriter } from '../dynamo/BatchWriter.ts';
@@ -111,7 +112,7 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
         {
           line: row.line,
           field: '',
-          value: row.fields.join(',').slice(0, 200),
+          value: clipValue(row.fields.join(',')),
           error: `expected ${COLUMNS.length} fields (${COLUMNS.join(', ')}), found ${row.fields.length}`,
           code: 'FIELD_COUNT',
         },

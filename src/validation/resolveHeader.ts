@@ -1,3 +1,4 @@
+import { clipValue, quoteNames } from '../bounds.ts';
 import { FileProblem } from '../errors.ts';
 import { COLUMNS, validateRecord } from './schema.ts';
 
@@ -34,25 +35,32 @@ export function resolveHeader(fields: readonly string[], line = 1): HeaderResolu
   const known = cells.filter((cell) => COLUMNS.includes(cell));
   const expected = COLUMNS.join(',');
   if (known.length === 0) {
-    if (
-      fields.length === COLUMNS.length &&
-      validateRecord(toRecord(fields, IDENTITY), line) === null
-    ) {
+    const errors =
+      fields.length === COLUMNS.length ? validateRecord(toRecord(fields, IDENTITY), line) : null;
+    if (fields.length === COLUMNS.length && errors === null) {
       return { kind: 'data', mapping: IDENTITY };
     }
+    // It may be a student's record: its shape and what is wrong with it, never its values.
+    const shape =
+      fields.length === COLUMNS.length
+        ? `${fields.length} fields`
+        : `${fields.length} fields (a record has ${COLUMNS.length})`;
+    const asRecord = errors ? `, and as a record ${errors.map((e) => e.error).join('; ')}` : '';
     throw new FileProblem(
       'INVALID_HEADER',
-      `The first row is neither the header "${expected}" nor a valid record in that column order (found "${fields.join(',').slice(0, 200)}").`,
+      `The first row is neither the header "${expected}" nor a valid record in that column order: it has ${shape}, none of them a column name${asRecord}.`,
       line,
+      { value: clipValue(fields.join(',')) },
     );
   }
   const missing = COLUMNS.filter((column) => !cells.includes(column));
   const unknown = cells.filter((cell) => !COLUMNS.includes(cell));
-  const repeated = known.filter((cell, index) => known.indexOf(cell) !== index);
+  // Schema columns only, each once, however often a header repeats one.
+  const repeated = COLUMNS.filter((column) => known.indexOf(column) !== known.lastIndexOf(column));
   if (missing.length > 0 || unknown.length > 0 || repeated.length > 0) {
     const problems = [
       missing.length > 0 ? `missing ${missing.join(', ')}` : '',
-      unknown.length > 0 ? `unknown ${unknown.map((c) => `"${c}"`).join(', ')}` : '',
+      unknown.length > 0 ? `unknown ${quoteNames(unknown)}` : '',
       repeated.length > 0 ? `repeated ${repeated.join(', ')}` : '',
     ].filter(Boolean);
     throw new FileProblem(

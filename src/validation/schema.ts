@@ -1,5 +1,6 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import studentSchema from '../../schemas/student.schema.json' with { type: 'json' };
+import { clipValue } from '../bounds.ts';
 import type { RowError, StudentRecord } from '../types.ts';
 
 interface PropertySchema {
@@ -71,7 +72,7 @@ export function validateRecord(record: StudentRecord, line: number): RowError[] 
     errors.push({
       line,
       field,
-      value,
+      value: clipValue(String(value)),
       error: `${field} ${describe(error, field, value)}`,
       code: 'SCHEMA',
     });
