@@ -30,6 +30,8 @@ export interface Config {
   continuationMarginMs: number;
   /** How often a long file logs its progress. */
   progressIntervalMs: number;
+  /** A long file that needs more invocations than this ends as FAILED (a guard against a loop). */
+  maxParts: number;
   /** This function's name (set by Lambda): long files continue in it; none means no continuation. */
   functionName: string | undefined;
 }
@@ -43,6 +45,8 @@ export const DEFAULTS = {
   multipartCopyThresholdBytes: 5 * 1024 ** 3,
   continuationMarginMs: 60_000,
   progressIntervalMs: 10_000,
+  // 500 parts of 15 minutes are 5 days: within the week after which _ingest/ work expires.
+  maxParts: 500,
 };
 
 type Env = Record<string, string | undefined>;
@@ -131,6 +135,7 @@ export function loadConfig(env: Env = process.env): Config {
       100,
       3_600_000,
     ),
+    maxParts: Math.floor(number(env, 'MAX_PARTS', DEFAULTS.maxParts, 1, 1_000_000)),
     functionName: optional(env, 'AWS_LAMBDA_FUNCTION_NAME'),
   };
   // A file moved into the bucket it came from would trigger the function again, forever.

@@ -64,6 +64,9 @@ export interface RowError {
   code: RowErrorCode | FileErrorCode;
 }
 
+/** A rejected row as named outside the private report: line, field and reason, never the value. */
+export type RowProblem = Omit<RowError, 'value'>;
+
 /** SUPERSEDED: a newer upload of the same name had started; this one's rows were not (all) loaded. */
 export type IngestStatus = 'SUCCEEDED' | 'PARTIAL' | 'FAILED' | 'SUPERSEDED';
 
@@ -95,8 +98,8 @@ export interface IngestResult {
   destination: StoredObject | null;
   report: StoredObject | null;
   rows: RowCounts;
-  /** The first few problems (the report holds them all). */
-  errors: RowError[];
+  /** The first few problems (the report holds them all, with their values). */
+  errors: RowProblem[];
   /** Set when the file itself was rejected. */
   fileError: { code: FileErrorCode; message: string } | null;
   /** How the file was read, when it was not a plain comma-separated UTF-8 file of schema columns. */

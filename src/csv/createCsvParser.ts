@@ -151,13 +151,9 @@ export function toFileProblem(error: unknown, recordStartLine?: number): FilePro
         { cause: error },
       );
     default:
-      return new FileProblem(
-        'MALFORMED_CSV',
-        `Malformed CSV${at}: ${csvError.message ?? csvError.code}`,
-        line,
-        {
-          cause: error,
-        },
-      );
+      // Only the code: csv-parse's messages can quote the field it was reading (a value).
+      return new FileProblem('MALFORMED_CSV', `Malformed CSV${at} (${csvError.code}).`, line, {
+        cause: error,
+      });
   }
 }

@@ -1,4 +1,5 @@
 import { parse } from 'csv-parse/sync';
+import { clipValue } from '../bounds.ts';
 import { FileProblem } from '../errors.ts';
 
 /** The separators a file may use, in the order a tie is decided. */
@@ -106,5 +107,6 @@ export function detectDelimiter(head: string, rules: DelimiterRules): Delimiter 
     'INVALID_HEADER',
     `The first line (${plural(commaFields, 'field')}, ${plural(line.length, 'character')}) is not a header naming ${rules.columns.join(', ')}, and does not split into ${rules.columns.length} columns with any of , ; tab |.`,
     start + 1,
+    { value: clipValue(line) },
   );
 }

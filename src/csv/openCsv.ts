@@ -60,9 +60,13 @@ export async function openCsv(body: Readable, options: OpenCsvOptions): Promise<
     source = peeked.stream;
     try {
       const encoding = bomEncoding(peeked.head) ?? options.sourceEncoding;
-      const delimiter = options.detectDelimiter(
-        decodeHead(peeked.head, encoding === 'auto' ? 'utf-8' : encoding),
-      );
+      // A first line longer than a record may be is csv-parse's to reject (RECORD_TOO_LARGE).
+      const endless = peeked.head.length >= MAX_RECORD_SIZE && !peeked.head.includes(10);
+      const delimiter = endless
+        ? ','
+        : options.detectDelimiter(
+            decodeHead(peeked.head, encoding === 'auto' ? 'utf-8' : encoding),
+          );
       dialect = { delimiter, encoding };
     } catch (error) {
       source.destroy();

@@ -15,7 +15,7 @@ import dynalite from 'dynalite';
 import S3rver from 's3rver';
 import { COLUMN_DEFS, TABLE_KEY } from '../validation/schema.ts';
 import { close, listen } from './httpServer.ts';
-import { type InvokeListener, LambdaStandIn } from './LambdaStandIn.ts';
+import { type InvokeListener, LambdaStandIn, type RecursiveLoop } from './LambdaStandIn.ts';
 import { nextSequencer } from './nextSequencer.ts';
 import { type PublishedMessage, SnsStandIn } from './SnsStandIn.ts';
 
@@ -30,6 +30,8 @@ export interface LocalStackOptions {
   onPublish?: (message: PublishedMessage) => void;
   /** Receives every Lambda Invoke (a long file's continuation); Event invocations run after the 202. */
   onInvoke?: InvokeListener;
+  /** The function's recursive loop setting; Lambda's default, Terminate, unless told. */
+  recursiveLoop?: RecursiveLoop;
 }
 
 export interface LocalNames {
@@ -122,7 +124,7 @@ export class LocalStack {
   private constructor(private readonly options: LocalStackOptions) {
     this.names = { ...DEFAULT_NAMES, ...options.names };
     this.sns = new SnsStandIn('us-east-1', '000000000000', options.onPublish);
-    this.lambda = new LambdaStandIn(options.onInvoke);
+    this.lambda = new LambdaStandIn(options.onInvoke, options.recursiveLoop);
   }
 
   public static async start(options: LocalStackOptions = {}): Promise<LocalStack> {
@@ -253,13 +255,15 @@ export class LocalStack {
     }
   }
 
-  /** Mirrors the inbound bucket's notification: ObjectCreated, suffix `.csv`, `.CSV`, `.gz` or `.GZ`, keys encoded like S3. */
+  /**
+   * Mirrors the inbound bucket's notification: every ObjectCreated, no suffix filter (S3's are
+   * case-sensitive; the handler picks the CSV files in any casing), keys encoded like S3.
+   */
   private forward(event: S3Event): void {
     for (const record of event.Records) {
       const { bucket, object } = record.s3;
       if (bucket.name !== this.names.inbound || !record.eventName.startsWith('ObjectCreated'))
         continue;
-      if (!/\.(csv|CSV|gz|GZ)$/.test(object.key)) continue;
       const shaped: S3Event = {
         Records: [
           {

@@ -1,6 +1,7 @@
 import type { Config } from '../config.ts';
 import { isGzipKey } from '../csv/inflate.ts';
 import { BatchWriter } from '../dynamo/BatchWriter.ts';
+import { KeyTracker } from '../dynamo/KeyTracker.ts';
 import { FileProblem } from '../errors.ts';
 import type { KeyOrder } from '../ledger/KeyOrder.ts';
 import type {
@@ -12,7 +13,6 @@ import type {
 import { publishSummary } from '../notify/publishSummary.ts';
 import { logger } from '../observability.ts';
 import type { RetryBudget } from '../retry.ts';
-import { concatObjects } from '../s3/concatObjects.ts';
 import { copyObject } from '../s3/copyObject.ts';
 import { deleteObject } from '../s3/deleteObject.ts';
 import { openObject } from '../s3/openObject.ts';
@@ -31,7 +31,11 @@ import type {
 } from '../types.ts';
 import { invokeContinuation } from './continuation.ts';
 import { describeCsv } from './describeCsv.ts';
+import { handOverProblem } from './handOver.ts';
+import { dropKeySet, loadKeySet, saveKeySet } from './keySet.ts';
 import { loadRows } from './loadRows.ts';
+import { joinReport, keepFirstPiece } from './reportPieces.ts';
+import { reportPieceLocation, SCRATCH_PREFIX } from './scratch.ts';
 import { SUPERSEDED_PREFIX, supersede } from './supersede.ts';
 
 export type { Clients } from '../types.ts';
@@ -75,6 +79,13 @@ function skipReason(upload: UploadRef, config: Config): IngestOutcome | null {
       kind: 'skipped',
       reason: 'OWN_OUTPUT_BUCKET',
       detail: `${upload.key} is a superseded upload: copy it to the inbound bucket to load it`,
+    };
+  }
+  if (upload.bucket === config.errorBucket && upload.key.startsWith(SCRATCH_PREFIX)) {
+    return {
+      kind: 'skipped',
+      reason: 'OWN_OUTPUT_BUCKET',
+      detail: `${upload.key} is a long file's working data, not a file to load`,
     };
   }
   if (upload.bucket === config.errorBucket && upload.key.toLowerCase().endsWith('.errors.csv')) {
@@ -129,13 +140,14 @@ function firstCheckpoint(options: IngestOptions): Checkpoint {
   };
 }
 
-/** The report is written by each part that finds errors: part 0 to its final key, later parts to pieces. */
-function reportPiece(config: Config, key: string, part: number): ObjectLocation {
-  const final = reportKey(key);
-  return {
-    bucket: config.errorBucket,
-    key: part === 0 ? final : `${final}.part-${String(part).padStart(5, '0')}`,
-  };
+/**
+ * The report is written by each part that finds errors: part 0 to its final key, later parts to
+ * pieces of their own upload (see scratch.ts), joined by the last part.
+ */
+function reportPiece(config: Config, upload: UploadRef, part: number): ObjectLocation {
+  return part === 0
+    ? { bucket: config.errorBucket, key: reportKey(upload.key) }
+    : reportPieceLocation(config, upload, part);
 }
 
 type LoadOutcome = Progress | IngestOutcome;
@@ -167,15 +179,17 @@ async function loadStep(
   const canContinue = Boolean(lambda && config.functionName && ledger);
   const report = new ReportWriter(
     clients.s3,
-    reportPiece(config, upload.key, state.part),
+    reportPiece(config, upload, state.part),
     SUMMARY_ERRORS,
-    state.part === 0,
+    // The header goes into the first piece that has lines, whichever part writes it.
+    state.reportParts.length === 0,
   );
   const writer = new BatchWriter(clients.ddb, {
     tableName: config.tableName,
     concurrency: config.writeConcurrency,
     budget: { remainingTimeMs: context.remainingTimeMs, ...context.retryBudget },
   });
+  let seen = await loadKeySet(clients, config, upload, state.part);
   // A newer upload of this name that starts meanwhile stops this one at its next batch boundary.
   const overtaken = context.keyOrder?.watch(upload) ?? (() => false);
   const supersededBy = async (rows: RowCounts): Promise<LoadedProgress> => {
@@ -219,6 +233,7 @@ async function loadStep(
     }
     const loaded = await loadRows(opened.body, {
       writer: state.pass === 'write' ? writer : null,
+      seen,
       report,
       maxErrorRate: config.maxErrorRate,
       unknownColumns: config.unknownColumns,
@@ -239,9 +254,19 @@ async function loadStep(
 
     if (loaded.stoppedAt && overtaken()) return supersededBy(loaded.rows);
     if (loaded.stoppedAt && lambda && config.functionName && ledger) {
+      const problem = handOverProblem(state, loaded.stoppedAt, config.maxParts);
+      if (problem) {
+        const rows = state.pass === 'check' ? { ...loaded.rows, written: 0 } : loaded.rows;
+        const ended = { state, report, rows, fileError: problem, exact, size };
+        return finishLoading(upload, context, options, ended);
+      }
       // Out of time: save where we are, then hand the rest on. The report piece is closed first,
       // so a crash before the checkpoint is saved just redoes this part.
       const wrote = (await report.close()) !== null;
+      if (wrote && state.part === 0) {
+        const first = withVersion(report.location, report.versionId);
+        await keepFirstPiece(clients, config, upload, first);
+      }
       const next: Checkpoint = {
         ...state,
         part: state.part + 1,
@@ -253,6 +278,7 @@ async function loadStep(
         reportParts: wrote ? [...state.reportParts, state.part] : state.reportParts,
         firstErrors: [...state.firstErrors, ...report.first].slice(0, SUMMARY_ERRORS),
       };
+      await saveKeySet(clients, config, upload, next.part, seen);
       await ledger.save(upload, {
         stage: 'LOADING',
         checkpoint: next,
@@ -260,6 +286,7 @@ async function loadStep(
         eTag: exact.eTag,
         size,
       });
+      await dropKeySet(clients, config, upload, state.part);
       await invokeContinuation(lambda, config.functionName, {
         source: 's3-csv-ingest.continuation',
         upload,
@@ -279,6 +306,7 @@ async function loadStep(
         layout: null,
         rows: { total: 0, written: 0, rejected: 0, duplicates: 0 },
       };
+      seen = new KeyTracker();
       continue;
     }
     let fileError = loaded.fileError;
@@ -311,7 +339,7 @@ async function finishLoading(
     size: number;
   },
 ): Promise<LoadedProgress> {
-  const { clients, config } = context;
+  const { clients, config, ledger } = context;
   const { state, report, rows, fileError } = done;
   const errors = [...state.firstErrors, ...report.first]
     .filter((e) => ROW_ERROR_CODES.has(e.code))
@@ -320,29 +348,20 @@ async function finishLoading(
     const wait = report.add({
       line: fileError.line ?? 0,
       field: '',
-      value: '',
+      value: fileError.value,
       error: fileError.message,
       code: fileError.code,
     });
     if (wait) await wait;
   }
   const lastPiece = await report.close();
-  const pieces = [...state.reportParts.map((part) => reportPiece(config, upload.key, part))];
-  if (lastPiece) pieces.push(lastPiece);
   // No undefined fields: the outcome is stored as it is by Powertools' idempotency layer.
   let reportLocation: StoredObject | null = lastPiece && withVersion(lastPiece, report.versionId);
-  if (state.part > 0 && pieces.length > 0) {
-    reportLocation = { bucket: config.errorBucket, key: reportKey(upload.key) };
-    const alreadyWhole = pieces.length === 1 && pieces[0]?.key === reportLocation.key;
-    if (!alreadyWhole) {
-      const joined = await concatObjects(
-        clients.s3,
-        pieces,
-        reportLocation,
-        'text/csv; charset=utf-8',
-        report.metadata,
-      );
-      reportLocation = withVersion(reportLocation, joined);
+  if (state.part > 0) {
+    const pieces = state.reportParts.map((part) => reportPieceLocation(config, upload, part));
+    if (lastPiece) pieces.push(lastPiece);
+    if (pieces.length > 0) {
+      reportLocation = await joinReport(clients, config, ledger, upload, pieces, report.metadata);
     }
   }
 
@@ -398,6 +417,7 @@ export async function ingestObject(
     if (!('stage' in loaded)) return loaded;
     step = loaded as LoadedProgress;
     await ledger?.save(upload, step);
+    if (progress) await dropKeySet(clients, config, upload, progress.checkpoint.part);
   } else {
     step = progress;
     // Every step was done before: a late redelivery, after Powertools forgot it.

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { UnknownColumnsPolicy } from '../config.ts';
+import { clipValue } from '../bounds.ts';
 import { type RawRow, toFileProblem } from '../csv/createCsvParser.ts';
 import { detectDelimiter } from '../csv/detectDelimiter.ts';
 import type { SourceEncoding } from '../csv/encodings.ts';
@@ -45,6 +46,8 @@ export interface LoadRowsOptions {
   writer: BatchWriter | null;
   report: ReportWriter;
   maxErrorRate: number;
+  /** The keys earlier parts of the file produced (a long file's key set); empty by default. */
+  seen?: KeyTracker | undefined;
   /** The object is gzip: `body` is always the whole object (a continuation skips to its offset). */
   gzip?: boolean | undefined;
   /** What a file without a byte order mark is read as (default utf-8). */
@@ -92,9 +95,9 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
   const rows: RowCounts = resume
     ? { ...resume.rows }
     : { total: 0, written: 0, rejected: 0, duplicates: 0 };
-  // Duplicates are counted within one invocation's part of a file; across parts the later row
-  // still wins, because a part's writes have all landed before the next part starts.
-  const seen = new KeyTracker();
+  // Across the parts of a long file the key set is handed on (see pipeline/keySet.ts); the later
+  // row wins either way, because a part's writes have all landed before the next part starts.
+  const seen = options.seen ?? new KeyTracker();
   let layout: FileLayout | null = resume?.layout ?? null;
 
   const reject = async (errors: RowError[]): Promise<void> => {
@@ -134,7 +137,7 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
         {
           line: row.line,
           field: '',
-          value: row.fields.join(',').slice(0, 200),
+          value: clipValue(row.fields.join(',')),
           error:
             layout.width === COLUMNS.length
               ? `expected ${COLUMNS.length} fields (${COLUMNS.join(', ')}), found ${row.fields.length}`

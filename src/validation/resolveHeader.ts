@@ -1,3 +1,4 @@
+import { clipValue, quoteNames } from '../bounds.ts';
 import type { UnknownColumnsPolicy } from '../config.ts';
 import { FileProblem } from '../errors.ts';
 import type { FileLayout } from '../types.ts';
@@ -92,7 +93,6 @@ export function resolveHeader(
   const known = cells.filter((cell) => COLUMNS.includes(cell));
   const expected = COLUMNS.join(',');
   if (known.length === 0) {
-    const width = usedWidth(fields);
     const errors = fitsWidth(fields) ? checkRecord(toRecord(fields, IDENTITY), line).errors : null;
     if (fitsWidth(fields) && errors === null) {
       return {
@@ -104,14 +104,17 @@ export function resolveHeader(
         notLoadedCount: 0,
       };
     }
-    // The row may be a student's: its shape and the schema's reasons, never its content.
-    const why = errors
-      ? errors.map((e) => e.error).join('; ')
-      : `it has ${width} fields, not ${COLUMNS.length}`;
+    // It may be a student's record: its shape and what is wrong with it, never its values.
+    const width = usedWidth(fields);
+    const shape = fitsWidth(fields)
+      ? `${width} fields`
+      : `${width} fields (a record has ${COLUMNS.length})`;
+    const asRecord = errors ? `, and as a record ${errors.map((e) => e.error).join('; ')}` : '';
     throw new FileProblem(
       'INVALID_HEADER',
-      `The first row is neither a header naming ${COLUMNS.join(', ')} nor a valid record in that column order: ${why}.`,
+      `The first row is neither the header "${expected}" nor a valid record in that column order: it has ${shape}, none of them a column name${asRecord}.`,
       line,
+      { value: clipValue(fields.join(',')) },
     );
   }
   // An optional column may be left out of the header: its attribute is then never written.
@@ -120,15 +123,14 @@ export function resolveHeader(
   );
   const unknown = fields.filter((_, i) => cells[i] !== '' && !COLUMNS.includes(cells[i] ?? ''));
   const rejectUnknown = options.unknownColumns === 'reject' && unknown.length > 0;
-  const named = unknown.slice(0, MAX_NAMES).map(boundName);
-  const more = unknown.length > MAX_NAMES ? ` and ${unknown.length - MAX_NAMES} more` : '';
-  const repeated = known.filter((cell, index) => known.indexOf(cell) !== index);
+  // Schema columns only, each once, however often a header repeats one.
+  const repeated = COLUMNS.filter((column) => known.indexOf(column) !== known.lastIndexOf(column));
   if (missing.length > 0 || rejectUnknown || repeated.length > 0) {
     const problems = [
       missing.length > 0 ? `missing ${missing.join(', ')}` : '',
       // The file fails anyway: a misspelt column among the unknown ones is the likely cause.
-      rejectUnknown || unknown.length > 0
-        ? `unknown ${named.map((c) => `"${c.toLowerCase()}"`).join(', ')}${more}${rejectUnknown ? ' (UNKNOWN_COLUMNS is reject)' : ''}`
+      unknown.length > 0
+        ? `unknown ${quoteNames(unknown.map((c) => c.trim().toLowerCase()))}${rejectUnknown ? ' (UNKNOWN_COLUMNS is reject)' : ''}`
         : '',
       repeated.length > 0 ? `repeated ${repeated.join(', ')}` : '',
     ].filter(Boolean);
@@ -143,7 +145,7 @@ export function resolveHeader(
     mapping: COLUMNS.map((column) => cells.indexOf(column)),
     width: fields.length,
     needed: usedWidth(fields),
-    notLoaded: named,
+    notLoaded: unknown.slice(0, MAX_NAMES).map(boundName),
     notLoadedCount: unknown.length,
   };
 }

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsPlugin from 'ajv-formats';
 import studentSchema from '../../schemas/student.schema.json' with { type: 'json' };
+import { clipValue } from '../bounds.ts';
 import { ConfigError } from '../errors.ts';
 import type { RowError, StudentRecord } from '../types.ts';
 
@@ -235,7 +236,7 @@ export function validateRecord(
     errors.push({
       line,
       field,
-      value,
+      value: clipValue(String(value)),
       error: `${field} ${describe(error, field, value)}`,
       code: 'SCHEMA',
     });

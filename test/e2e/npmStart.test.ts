@@ -141,4 +141,17 @@ describe.skipIf(awsMissing && process.env.CI !== 'true')('npm start', () => {
     },
     120_000,
   );
+
+  it('loads a file whose name ends in .csv in any casing, as the deployed notification does', async () => {
+    // Prepare
+    const [copy] = output.match(/^ {2}AWS_ACCESS_KEY_ID=\S+ .* s3 cp \S+ s3:\/\/\S+$/m) ?? [];
+    const mixedCase = (copy ?? '').replace(/s3:\/\/(\S+?)\/\S*$/, 's3://$1/Roster.Csv');
+
+    // Act
+    await freshShell(mixedCase);
+
+    // Assess
+    await waitFor(/SNS summary ━━ \[SUCCEEDED\] Roster\.Csv: 5 rows loaded/);
+    expect(output).toContain('The file is now at s3://archive/Roster.Csv');
+  }, 120_000);
 });

@@ -197,7 +197,7 @@ function roleOf(functionId: string): string {
 const inboundBucketName = render(props('InboundBucket').BucketName);
 
 describe('Template: functions', () => {
-  it('runs every function on nodejs22.x and arm64 with recursive loop detection on', () => {
+  it("runs every function on nodejs24.x and arm64, with Lambda's 16-invocation loop cut off", () => {
     // Prepare
     const functions = functionsByLogicalId();
 
@@ -207,9 +207,26 @@ describe('Template: functions', () => {
       'IngestLambdaFunction',
     ]);
     for (const [id] of functions) {
-      expect(props(id).Runtime, id).toBe('nodejs22.x');
+      expect(props(id).Runtime, id).toBe('nodejs24.x');
       expect(props(id).Architectures, id).toEqual(['arm64']);
-      expect(props(id).RecursiveLoop ?? 'Terminate', id).toBe('Terminate');
+      // A long file's parts are a chain of invocations; Terminate would drop its 17th part.
+      expect(props(id).RecursiveLoop, id).toBe('Allow');
+    }
+  });
+
+  it('reserves concurrency only when a number is given, so a new account can deploy', () => {
+    // Prepare
+    const parameter = template.Parameters?.ReservedConcurrency;
+
+    // Assess
+    expect(parameter?.Default).toBe('');
+    expect(template.Conditions?.HasReservedConcurrency).toEqual({
+      'Fn::Not': [{ 'Fn::Equals': [ref('ReservedConcurrency'), ''] }],
+    });
+    for (const [id] of functionsByLogicalId()) {
+      expect(props(id).ReservedConcurrentExecutions, id).toEqual({
+        'Fn::If': ['HasReservedConcurrency', ref('ReservedConcurrency'), ref('AWS::NoValue')],
+      });
     }
   });
 
@@ -270,15 +287,13 @@ describe('Template: functions', () => {
     }
   });
 
-  it('gives the ingest function 15 minutes, a full vCPU and a bounded concurrency', () => {
+  it('gives the ingest function 15 minutes and a full vCPU', () => {
     // Prepare
     const ingest = props('IngestLambdaFunction');
 
     // Assess
     expect(ingest.Timeout).toBe(900);
     expect(ingest.MemorySize).toBeGreaterThanOrEqual(1769);
-    expect(Number.isInteger(ingest.ReservedConcurrentExecutions)).toBe(true);
-    expect(ingest.ReservedConcurrentExecutions).toBeGreaterThanOrEqual(1);
   });
 });
 
@@ -348,24 +363,15 @@ describe('Template: configuration', () => {
 });
 
 describe('Template: inbound notification', () => {
-  it('invokes the ingest function for created objects whose key ends in .csv or .CSV', () => {
+  it('invokes the ingest function for every created object: a suffix filter is case-sensitive', () => {
     // Prepare
     const configurations = asArray(
       at(props('InboundBucket'), 'NotificationConfiguration', 'LambdaConfigurations'),
     );
 
-    // Assess
+    // Assess: no filter, so Roster.Csv triggers too; the function picks the CSV files itself.
     expect(configurations).toEqual([
-      {
-        Event: 's3:ObjectCreated:*',
-        Filter: { S3Key: { Rules: [{ Name: 'suffix', Value: '.csv' }] } },
-        Function: getAtt('IngestLambdaFunction', 'Arn'),
-      },
-      {
-        Event: 's3:ObjectCreated:*',
-        Filter: { S3Key: { Rules: [{ Name: 'suffix', Value: '.CSV' }] } },
-        Function: getAtt('IngestLambdaFunction', 'Arn'),
-      },
+      { Event: 's3:ObjectCreated:*', Function: getAtt('IngestLambdaFunction', 'Arn') },
     ]);
   });
 
@@ -494,6 +500,35 @@ describe('Template: buckets', () => {
     const rules = asArray(at(props('ErrorBucket'), 'LifecycleConfiguration', 'Rules'));
     expect(rules.some((rule) => Number(at(rule, 'ExpirationInDays')) > 0)).toBe(true);
   });
+
+  it('keeps every upload of a name in the archive and error buckets, as versions that expire', () => {
+    for (const id of ['ArchiveBucket', 'ErrorBucket']) {
+      // Prepare
+      const bucket = props(id);
+      const rules = asArray(at(bucket, 'LifecycleConfiguration', 'Rules'));
+      const bucketWide = rules.filter((rule) => at(rule, 'Prefix') === undefined);
+
+      // Assess
+      expect(at(bucket, 'VersioningConfiguration', 'Status'), id).toBe('Enabled');
+      expect(
+        bucketWide.some(
+          (rule) => Number(at(rule, 'NoncurrentVersionExpiration', 'NoncurrentDays')) >= 30,
+        ),
+        `${id}: noncurrent versions are kept a month or more`,
+      ).toBe(true);
+    }
+  });
+
+  it("expires a long file's leftover work in progress under _ingest/ within a week", () => {
+    // Prepare
+    const rules = asArray(at(props('ErrorBucket'), 'LifecycleConfiguration', 'Rules'));
+    const work = rules.find((rule) => at(rule, 'Prefix') === '_ingest/');
+
+    // Assess
+    expect(Number(at(work, 'ExpirationInDays'))).toBeGreaterThan(0);
+    expect(Number(at(work, 'ExpirationInDays'))).toBeLessThanOrEqual(7);
+    expect(Number(at(work, 'NoncurrentVersionExpiration', 'NoncurrentDays'))).toBeGreaterThan(0);
+  });
 });
 
 describe('Template: tables', () => {
@@ -563,7 +598,7 @@ describe('Template: IAM', () => {
     }
   });
 
-  it('lets the ingest function delete uploads in the inbound bucket and report pieces only', () => {
+  it('lets the ingest function delete uploads in the inbound bucket and its own work in progress only', () => {
     // Prepare
     const role = roleOf('IngestLambdaFunction');
     const inboundObjects = `arn:<AWS::Partition>:s3:::${inboundBucketName}/*`;
@@ -572,11 +607,16 @@ describe('Template: IAM', () => {
     for (const action of ['s3:GetObject', 's3:GetObjectVersion']) {
       expect(allowedResources(role, action), action).toContain(inboundObjects);
     }
-    expect(allowedResources(role, 's3:DeleteObjectVersion')).toEqual([inboundObjects]);
-    expect(allowedResources(role, 's3:DeleteObject').sort()).toEqual([
-      '<ErrorBucket.Arn>/*.errors.csv.part-*',
-      inboundObjects,
-    ]);
+    for (const action of ['s3:DeleteObject', 's3:DeleteObjectVersion']) {
+      expect(allowedResources(role, action).sort(), action).toEqual([
+        '<ErrorBucket.Arn>/_ingest/*',
+        inboundObjects,
+      ]);
+    }
+    // A copy is verified by HeadObject of the version it wrote.
+    for (const bucket of ['<ArchiveBucket.Arn>/*', '<ErrorBucket.Arn>/*']) {
+      expect(allowedResources(role, 's3:GetObjectVersion'), bucket).toContain(bucket);
+    }
     expect(allowedResources(role, 's3:PutObject').sort()).toEqual([
       '<ArchiveBucket.Arn>/*',
       '<ErrorBucket.Arn>/*',
@@ -640,21 +680,26 @@ describe('Template: notifications, failures and alarms', () => {
     expect(template.Parameters?.[String(endpoint)]?.Default).toBe('');
   });
 
-  it('sends failed asynchronous invocations to an encrypted dead-letter queue', () => {
-    // Prepare
-    const invokeConfig = resourcesOfType('AWS::Lambda::EventInvokeConfig').find(
-      ([, r]) => render(r.Properties?.FunctionName) === '<IngestLambdaFunction>',
-    );
+  it('sends failed asynchronous invocations of both functions to an encrypted dead-letter queue', () => {
+    // Prepare: S3 events invoke ingest asynchronously; long files continue asynchronously in both.
     const queue = props('DeadLetterQueue');
-
-    // Assess
-    expect(
-      at(invokeConfig?.[1].Properties, 'DestinationConfig', 'OnFailure', 'Destination'),
-    ).toEqual(getAtt('DeadLetterQueue', 'Arn'));
     expect(queue.SqsManagedSseEnabled === true || queue.KmsMasterKeyId !== undefined).toBe(true);
-    expect(allowedResources(roleOf('IngestLambdaFunction'), 'sqs:SendMessage')).toEqual([
-      '<DeadLetterQueue.Arn>',
-    ]);
+
+    for (const [id] of functionsByLogicalId()) {
+      const invokeConfig = resourcesOfType('AWS::Lambda::EventInvokeConfig').find(
+        ([, r]) => render(r.Properties?.FunctionName) === `<${id}>`,
+      );
+
+      // Assess
+      expect(
+        at(invokeConfig?.[1].Properties, 'DestinationConfig', 'OnFailure', 'Destination'),
+        id,
+      ).toEqual(getAtt('DeadLetterQueue', 'Arn'));
+      expect(at(invokeConfig?.[1].Properties, 'MaximumRetryAttempts'), id).toBe(2);
+      expect(allowedResources(roleOf(id), 'sqs:SendMessage'), id).toEqual([
+        '<DeadLetterQueue.Arn>',
+      ]);
+    }
   });
 
   it('alarms on function errors, throttles and dead letters, to the operators topic', () => {

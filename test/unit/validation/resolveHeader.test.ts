@@ -69,7 +69,7 @@ describe('Function: resolveHeader', () => {
     expect(resolution).toMatchObject({ kind: 'data', mapping: [0, 1, 2, 3], width: 4, needed: 4 });
   });
 
-  it('rejects a first row that is neither a header nor valid data, saying why without quoting it', () => {
+  it('rejects a first row that is neither a header nor valid data, describing it without its values', () => {
     // Act
     const problem = problemOf(['id', 'name', 'surname', 'class'], 1);
 
@@ -77,8 +77,22 @@ describe('Function: resolveHeader', () => {
     expect(problem.code).toBe('INVALID_HEADER');
     expect(problem.line).toBe(1);
     expect(problem.message).toBe(
-      'The first row is neither a header naming student_id, first_name, last_name, course nor a valid record in that column order: student_id has an invalid format (expected one capital letter and five digits, e.g. A10001).',
+      'The first row is neither the header "student_id,first_name,last_name,course" nor a valid record in that column order: it has 4 fields, none of them a column name, and as a record student_id has an invalid format (expected one capital letter and five digits, e.g. A10001).',
     );
+    expect(problem.value).toBe('id,name,surname,class');
+  });
+
+  it('never puts a value of a headerless first row into the message: it is student data', () => {
+    // Act
+    const invalid = problemOf(['X1234', 'Zyxwvutsrq', 'Qjxkvbwmpz', 'Maths 101']);
+    const wide = problemOf(['A10001', 'Zyxwvutsrq', 'Qjxkvbwmpz', 'Maths', 'Pqowieuryt']);
+
+    // Assess
+    for (const problem of [invalid, wide]) {
+      expect(problem.message).not.toMatch(/X1234|Zyxwvutsrq|Qjxkvbwmpz|Maths|Pqowieuryt/);
+      expect(problem.value).toContain('Zyxwvutsrq');
+    }
+    expect(wide.message).toContain('it has 5 fields (a record has 4), none of them a column name.');
   });
 
   it('rejects a headerless first row that fails the schema or has the wrong field count', () => {
@@ -164,6 +178,45 @@ describe('Function: resolveHeader', () => {
       notLoaded: [],
       notLoadedCount: 0,
     });
+  });
+
+  it('names at most 10 unknown columns, cut and escaped, however wide the header', () => {
+    // Prepare: about 60 KB of unknown names
+    const header = ['student_id', 'first_name', 'last_name', 'course'];
+    for (let i = 0; i < 6_000; i++) header.push(`unknown_column_${i}`);
+    header.push(`evil\nline "${'q'.repeat(500)}`);
+
+    // Act
+    const problem = problemOf(header, 1, { unknownColumns: 'reject' });
+
+    // Assess
+    expect(problem.message).toContain('unknown "unknown_column_0", "unknown_column_1"');
+    expect(problem.message).toContain(
+      '"unknown_column_9" and 5991 more (UNKNOWN_COLUMNS is reject).',
+    );
+    expect(problem.message.length).toBeLessThan(1_000);
+  });
+
+  it('lists a column repeated many times once, quickly', () => {
+    // Prepare
+    const header = ['student_id', 'first_name', 'last_name', ...Array(20_000).fill('course')];
+
+    // Act
+    const started = Date.now();
+    const problem = problemOf(header);
+
+    // Assess
+    expect(problem.message).toMatch(/: repeated course\.$/);
+    expect(Date.now() - started).toBeLessThan(500);
+  });
+
+  it("keeps the first row for the report, cut to the report's bound", () => {
+    // Act
+    const problem = problemOf(['X1', 'y'.repeat(60_000), 'z', 'w']);
+
+    // Assess
+    expect(problem.value.length).toBeLessThanOrEqual(1_000);
+    expect(problem.value).toMatch(/^X1,y+… \[cut: 60007 characters\]$/);
   });
 
   it('carries the line it was given', () => {

@@ -74,6 +74,15 @@ describe('Function: validateRecord', () => {
     ]);
   });
 
+  it('keeps a huge rejected value cut, with a marker, where the error is made', () => {
+    // Act
+    const errors = validateRecord({ ...valid, student_id: 'Z'.repeat(60_000) }, 2);
+
+    // Assess
+    expect(errors?.[0]?.value.length).toBeLessThanOrEqual(1_000);
+    expect(errors?.[0]?.value).toMatch(/^Z+… \[cut: 60000 characters\]$/);
+  });
+
   it('says an empty name or course "is empty"', () => {
     // Act
     const errors = validateRecord({ ...valid, first_name: '', course: '' }, 3);
