@@ -72,6 +72,26 @@ export interface LoadRowsResult {
   layout: FileLayout | null;
 }
 
+/**
+ * A checkpoint saved by a version before file layouts (a continuation across a deploy) holds only
+ * the header mapping: that version read comma-separated UTF-8 files of the schema's columns only.
+ */
+function legacyLayout(resume: ResumePoint): FileLayout | null {
+  const mapping = (resume as { mapping?: number[] | null }).mapping;
+  if (!Array.isArray(mapping)) return null;
+  const width = mapping.length;
+  return {
+    kind: 'header',
+    mapping,
+    width,
+    needed: width,
+    notLoaded: [],
+    notLoadedCount: 0,
+    delimiter: ',',
+    encoding: 'utf-8',
+  };
+}
+
 function readFailure(cause: unknown): InfrastructureError {
   if (cause instanceof InfrastructureError) return cause;
   return new InfrastructureError(`Reading the object failed: ${(cause as Error).message}`, {
@@ -98,7 +118,7 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
   // Across the parts of a long file the key set is handed on (see pipeline/keySet.ts); the later
   // row wins either way, because a part's writes have all landed before the next part starts.
   const seen = options.seen ?? new KeyTracker();
-  let layout: FileLayout | null = resume?.layout ?? null;
+  let layout: FileLayout | null = resume ? (resume.layout ?? legacyLayout(resume)) : null;
 
   const reject = async (errors: RowError[]): Promise<void> => {
     rows.rejected++;
