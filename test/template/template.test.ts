@@ -1,9 +1,11 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
+import { loadDataset } from '../../src/validation/schema.ts';
 import { readZipEntries } from './readZipEntries.ts';
 
 /**
@@ -227,6 +229,47 @@ describe('Template: functions', () => {
       expect(props(id).ReservedConcurrentExecutions, id).toEqual({
         'Fn::If': ['HasReservedConcurrency', ref('ReservedConcurrency'), ref('AWS::NoValue')],
       });
+    }
+  });
+
+  it('ships the schemas in each package, so SCHEMA_FILE can pick another dataset', () => {
+    // Prepare
+    const id = 'IngestLambdaFunction';
+    const artifact = join(PACKAGE_DIR, basename(String(at(props(id), 'Code', 'S3Key'))));
+    const dir = mkdtempSync(join(tmpdir(), 's3-csv-ingest-package-'));
+    try {
+      for (const entry of readZipEntries(artifact)) {
+        mkdirSync(dirname(join(dir, entry.name)), { recursive: true });
+        writeFileSync(join(dir, entry.name), entry.data());
+      }
+      const env: Record<string, string> = {
+        PATH: process.env.PATH ?? '',
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'unused',
+        AWS_SECRET_ACCESS_KEY: 'unused',
+        AWS_LAMBDA_FUNCTION_NAME: resolve(props(id).FunctionName),
+        POWERTOOLS_METRICS_DISABLED: 'true',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      };
+      for (const [variable, value] of Object.entries(environment(id))) {
+        env[variable] = resolve(value);
+      }
+      // Act: cold start in the package root, as Lambda runs it (/var/task is the working directory).
+      const coldStart = (schemaFile: string) =>
+        spawnSync(
+          process.execPath,
+          ['--input-type=module', '-e', "await import('./src/handlers/ingest.mjs')"],
+          { cwd: dir, env: { ...env, SCHEMA_FILE: schemaFile }, encoding: 'utf8' },
+        );
+      const grades = coldStart('schemas/grades.schema.json');
+      const missing = coldStart('schemas/missing.schema.json');
+
+      // Assess
+      expect(grades.status, grades.stderr).toBe(0);
+      expect(missing.status).not.toBe(0);
+      expect(missing.stderr).toContain('SCHEMA_FILE schemas/missing.schema.json: cannot be read');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
@@ -532,21 +575,22 @@ describe('Template: buckets', () => {
 });
 
 describe('Template: tables', () => {
-  it("keys the student table as the record schema's x-table-key says", () => {
-    // Prepare
-    const schema = JSON.parse(readFileSync(join(ROOT, 'schemas/student.schema.json'), 'utf8'));
-    const key = at(schema, 'x-table-key');
+  it("keys the student table as the record schema's x-table-key says, with its columns' types", () => {
+    // Prepare: the schema as the function reads it (the default dataset).
+    const dataset = loadDataset(undefined);
+    const { partition, sort } = dataset.tableKey;
+    const names = sort === undefined ? [partition] : [partition, sort];
+    const typeOf = (name: string) =>
+      dataset.columns.find((c) => c.name === name)?.type === 'string' ? 'S' : 'N';
     const table = props('StudentTable');
 
     // Assess
-    expect(table.KeySchema).toEqual([
-      { AttributeName: at(key, 'partition'), KeyType: 'HASH' },
-      { AttributeName: at(key, 'sort'), KeyType: 'RANGE' },
-    ]);
-    expect(table.AttributeDefinitions).toEqual([
-      { AttributeName: at(key, 'partition'), AttributeType: 'S' },
-      { AttributeName: at(key, 'sort'), AttributeType: 'S' },
-    ]);
+    expect(table.KeySchema).toEqual(
+      names.map((name, i) => ({ AttributeName: name, KeyType: i === 0 ? 'HASH' : 'RANGE' })),
+    );
+    expect(table.AttributeDefinitions).toEqual(
+      names.map((name) => ({ AttributeName: name, AttributeType: typeOf(name) })),
+    );
   });
 
   it('bills the student table on demand, with point-in-time recovery', () => {
