@@ -126,18 +126,24 @@ export function resolveHeader(
   // Schema columns only, each once, however often a header repeats one.
   const repeated = COLUMNS.filter((column) => known.indexOf(column) !== known.lastIndexOf(column));
   if (missing.length > 0 || rejectUnknown || repeated.length > 0) {
+    // A first row with more other cells than column names may be a student's record that happens
+    // to hold one (a course called "Course"): its other cells are values, so they are not named.
+    const mayBeRecord = missing.length > 0 && unknown.length > known.length;
     const problems = [
       missing.length > 0 ? `missing ${missing.join(', ')}` : '',
       // The file fails anyway: a misspelt column among the unknown ones is the likely cause.
-      unknown.length > 0
-        ? `unknown ${quoteNames(unknown.map((c) => c.trim().toLowerCase()))}${rejectUnknown ? ' (UNKNOWN_COLUMNS is reject)' : ''}`
-        : '',
+      mayBeRecord
+        ? `${unknown.length} other cells, not named here: the first row may be a record (it is in the rejected-rows report)`
+        : unknown.length > 0
+          ? `unknown ${quoteNames(unknown.map((c) => c.trim().toLowerCase()))}${rejectUnknown ? ' (UNKNOWN_COLUMNS is reject)' : ''}`
+          : '',
       repeated.length > 0 ? `repeated ${repeated.join(', ')}` : '',
     ].filter(Boolean);
     throw new FileProblem(
       'INVALID_HEADER',
       `The header must name the columns ${expected} (in any order): ${problems.join('; ')}.`,
       line,
+      mayBeRecord ? { value: clipValue(fields.join(',')) } : undefined,
     );
   }
   return {

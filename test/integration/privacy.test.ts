@@ -121,6 +121,26 @@ describe('Privacy: row values reach only the rejected-rows report', () => {
     expect(report[1]?.[2]).toBe(`X1234,${SECRETS[0]},${SECRETS[1]},${SECRETS[2]} 101`);
   });
 
+  it('a headerless first row that holds one column name (a course called "Course") is not quoted', async () => {
+    // Prepare
+    const key = 'privacy/headerless-course.csv';
+    const body = `${SECRETS[0]} ${SECRETS[1]},X-${SECRETS[2]},Course,Maths\nA10001,Ada,Lovelace,Maths\n`;
+
+    // Act
+    await harness.ingest(key, body);
+
+    // Assess
+    const [summary] = harness.summariesFor(key);
+    expect(summary?.json.status).toBe('FAILED');
+    expect(summary?.json.fileError?.code).toBe('INVALID_HEADER');
+    expectNowhere(
+      { logs: logged.join(''), sns: snsText(key), ledger: await ledgerText() },
+      SECRETS.slice(0, 3).map((s) => s.toLowerCase()),
+    );
+    const report = parse(await reportText(key)) as string[][];
+    expect(report[1]?.[2]).toBe(`${SECRETS[0]} ${SECRETS[1]},X-${SECRETS[2]},Course,Maths`);
+  });
+
   it('rejected rows (schema, field count, too long) are named by line, field and reason only', async () => {
     // Prepare
     const key = 'privacy/partial.csv';

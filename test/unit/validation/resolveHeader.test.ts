@@ -115,6 +115,23 @@ describe('Function: resolveHeader', () => {
     );
   });
 
+  it('does not quote the other cells of a first row that may be a record holding one column name', () => {
+    // Prepare: no header, and a student whose course happens to be called "Course"
+    const row = ['Zorgina Privatissima', 'S-77Q', 'Course', 'Maths'];
+
+    // Act
+    const problem = problemOf(row);
+
+    // Assess: the shape and what is missing, never the values; the row goes to the report only
+    expect(problem.code).toBe('INVALID_HEADER');
+    expect(problem.message).toBe(
+      'The header must name the columns student_id,first_name,last_name,course (in any order): missing student_id, first_name, last_name; 3 other cells, not named here: the first row may be a record (it is in the rejected-rows report).',
+    );
+    for (const value of ['Zorgina', 'S-77Q', 'Maths'])
+      expect(problem.message).not.toContain(value.toLowerCase());
+    expect(problem.value).toBe('Zorgina Privatissima,S-77Q,Course,Maths');
+  });
+
   it('leaves columns outside the schema out and names them, bounded', () => {
     // Act
     const layout = resolveHeader([
