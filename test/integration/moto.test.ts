@@ -456,7 +456,7 @@ describe.skipIf(motoMissing && !inCi)(
     it('treats a redelivered notification as a no-op: no second summary, nothing moved', async () => {
       // Prepare
       const key = 'redelivery/once only.csv';
-      const body = `${HEADER}\nM60001,Once,Only,Idempotency\n`;
+      const body = `${HEADER}\nM90001,Once,Only,Idempotency\n`;
       await put(key, body);
       const [event] = await receiveS3Events();
       if (!event) throw new Error('No notification for the upload');
@@ -466,7 +466,7 @@ describe.skipIf(motoMissing && !inCi)(
       await handler(structuredClone(event), lambdaContext());
 
       // Assess
-      expect(await tableRows('M6')).toEqual([['M60001', 'Once', 'Only', 'Idempotency']]);
+      expect(await tableRows('M9')).toEqual([['M90001', 'Once', 'Only', 'Idempotency']]);
       expect(await readObject(NAMES.archive, key)).toBe(body);
       const summaries = await receiveSummaries();
       expect(summaries.map((s) => [s.body.status, s.body.source.key])).toEqual([
