@@ -244,11 +244,43 @@ export function validateRecord(
   return errors;
 }
 
+const NUMERIC = dataset.columns.filter((c) => c.type === 'integer' || c.type === 'number');
+
+/**
+ * Numbers the SDK cannot write exactly: lib-dynamodb refuses to marshal one beyond ±2^53 − 1
+ * (its error, which quotes the value, would fail the whole file as an infrastructure problem), so
+ * such a cell is the row's problem, said without its value.
+ */
+function rangeErrors(
+  record: StudentRecord,
+  line: number,
+  raw: Record<string, string>,
+  flagged: RowError[] | null,
+): RowError[] {
+  const errors: RowError[] = [];
+  for (const { name } of NUMERIC) {
+    const value = record[name];
+    if (typeof value !== 'number' || Math.abs(value) <= Number.MAX_SAFE_INTEGER) continue;
+    if (flagged?.some((e) => e.field === name)) continue;
+    errors.push({
+      line,
+      field: name,
+      value: clipValue(raw[name] ?? ''),
+      error: `${name} is too large to store exactly (the limit is ±${Number.MAX_SAFE_INTEGER})`,
+      code: 'SCHEMA',
+    });
+  }
+  return errors;
+}
+
 /** Converts a row's cells to the schema's types and checks them: the record to write, or why not. */
 export function checkRecord(
   raw: Record<string, string>,
   line: number,
 ): { record: StudentRecord; errors: RowError[] | null } {
   const record = typedRecord(raw);
-  return { record, errors: validateRecord(record, line, raw) };
+  const errors = validateRecord(record, line, raw);
+  if (NUMERIC.length === 0) return { record, errors };
+  const range = rangeErrors(record, line, raw, errors);
+  return { record, errors: range.length > 0 ? [...(errors ?? []), ...range] : errors };
 }

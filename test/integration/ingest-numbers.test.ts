@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { IngestStack, Summary } from '../support/ingestStack.ts';
+
+/*
+ * Number columns without bounds: lib-dynamodb refuses to marshal a number beyond ±2^53 − 1, and
+ * its error quotes the value. One such cell must be its row's problem (reported, without the value
+ * in the summary), not an infrastructure failure that retries the file into the dead-letter queue.
+ */
+
+// Read at cold start, like the deployed function: set before anything imports the schema.
+process.env.SCHEMA_FILE = 'test/fixtures/measurements.schema.json';
+
+let harness: IngestStack;
+
+beforeAll(async () => {
+  const support = await import('../support/ingestStack.ts');
+  harness = await support.IngestStack.start();
+});
+
+afterAll(async () => {
+  await harness?.stop();
+  delete process.env.SCHEMA_FILE;
+});
+
+describe('Handler: ingest, number columns without bounds', () => {
+  it('rejects a number too large to write exactly as a row problem and loads the others', async () => {
+    // Act
+    const upload = await harness.ingest(
+      'numbers/big.csv',
+      'student_id,course,points,score\n' +
+        'S1,Math,5,1.5\n' +
+        'S2,Math,12345678901234567890,2\n' +
+        'S3,Math,3,1e300\n' +
+        'S4,Math,-9007199254740991,-0.25\n',
+    );
+
+    // Assess
+    const summary = harness.summariesFor(upload.key)[0] as Summary;
+    expect(summary.json.status).toBe('PARTIAL');
+    expect(summary.json.rows).toEqual({ total: 4, written: 2, rejected: 2, duplicates: 0 });
+    expect(summary.json.errors).toEqual([
+      {
+        line: 3,
+        field: 'points',
+        error: 'points is too large to store exactly (the limit is ±9007199254740991)',
+      },
+      {
+        line: 4,
+        field: 'score',
+        error: 'score is too large to store exactly (the limit is ±9007199254740991)',
+      },
+    ]);
+    expect(JSON.stringify(summary.parts)).not.toMatch(/12345678901234567|1e300/);
+    expect(await harness.tableRows()).toEqual([
+      { student_id: 'S1', course: 'Math', points: 5, score: 1.5 },
+      { student_id: 'S4', course: 'Math', points: -9007199254740991, score: -0.25 },
+    ]);
+    const report = (await harness.read(harness.names.error, 'numbers/big.errors.csv'))?.toString();
+    expect(report).toContain('3,points,12345678901234567890,');
+    expect(report).toContain('4,score,1e300,');
+  });
+});
