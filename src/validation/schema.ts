@@ -246,29 +246,48 @@ export function validateRecord(
 
 const NUMERIC = dataset.columns.filter((c) => c.type === 'integer' || c.type === 'number');
 
+/** DynamoDB's limits on a key attribute's size, in bytes (a string key may not be empty either). */
+const KEY_BYTES: readonly (readonly [string, number])[] = [
+  [dataset.tableKey.partition, 2048],
+  ...(dataset.tableKey.sort === undefined ? [] : [[dataset.tableKey.sort, 1024] as const]),
+];
+
 /**
- * Numbers the SDK cannot write exactly: lib-dynamodb refuses to marshal one beyond ±2^53 − 1
- * (its error, which quotes the value, would fail the whole file as an infrastructure problem), so
- * such a cell is the row's problem, said without its value.
+ * What a schema may let through but DynamoDB or its SDK would refuse, failing the whole batch (and
+ * the file, as an infrastructure problem: lib-dynamodb's error even quotes the value): a number
+ * beyond ±2^53 − 1, a key that is empty or too long. Such a cell is its row's problem.
  */
-function rangeErrors(
+function storableErrors(
   record: StudentRecord,
   line: number,
   raw: Record<string, string>,
   flagged: RowError[] | null,
 ): RowError[] {
   const errors: RowError[] = [];
-  for (const { name } of NUMERIC) {
-    const value = record[name];
-    if (typeof value !== 'number' || Math.abs(value) <= Number.MAX_SAFE_INTEGER) continue;
-    if (flagged?.some((e) => e.field === name)) continue;
+  const add = (field: string, reason: string): void => {
+    if (flagged?.some((e) => e.field === field) || errors.some((e) => e.field === field)) return;
     errors.push({
       line,
-      field: name,
-      value: clipValue(raw[name] ?? ''),
-      error: `${name} is too large to store exactly (the limit is ±${Number.MAX_SAFE_INTEGER})`,
+      field,
+      value: clipValue(raw[field] ?? ''),
+      error: `${field} ${reason}`,
       code: 'SCHEMA',
     });
+  };
+  for (const { name } of NUMERIC) {
+    const value = record[name];
+    if (typeof value === 'number' && !(Math.abs(value) <= Number.MAX_SAFE_INTEGER)) {
+      add(name, `is too large to store exactly (the limit is ±${Number.MAX_SAFE_INTEGER})`);
+    }
+  }
+  for (const [name, limit] of KEY_BYTES) {
+    const value = record[name];
+    if (typeof value !== 'string') continue;
+    if (value === '') add(name, 'is empty (it is part of the table key)');
+    // A UTF-16 unit is at most 3 bytes of UTF-8: most keys are judged without counting.
+    else if (value.length * 3 > limit && Buffer.byteLength(value) > limit) {
+      add(name, `is too long for the table key (at most ${limit} bytes)`);
+    }
   }
   return errors;
 }
@@ -280,7 +299,6 @@ export function checkRecord(
 ): { record: StudentRecord; errors: RowError[] | null } {
   const record = typedRecord(raw);
   const errors = validateRecord(record, line, raw);
-  if (NUMERIC.length === 0) return { record, errors };
-  const range = rangeErrors(record, line, raw, errors);
-  return { record, errors: range.length > 0 ? [...(errors ?? []), ...range] : errors };
+  const refused = storableErrors(record, line, raw, errors);
+  return { record, errors: refused.length > 0 ? [...(errors ?? []), ...refused] : errors };
 }

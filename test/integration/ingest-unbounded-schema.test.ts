@@ -2,9 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IngestStack, Summary } from '../support/ingestStack.ts';
 
 /*
- * Number columns without bounds: lib-dynamodb refuses to marshal a number beyond ±2^53 − 1, and
- * its error quotes the value. One such cell must be its row's problem (reported, without the value
- * in the summary), not an infrastructure failure that retries the file into the dead-letter queue.
+ * A schema without bounds on its number or key columns: lib-dynamodb refuses to marshal a number
+ * beyond ±2^53 − 1 (its error quotes the value), DynamoDB refuses an empty or oversized key. One
+ * such cell must be its row's problem (reported, without the value in the summary), not an
+ * infrastructure failure that retries the file into the dead-letter queue.
  */
 
 // Read at cold start, like the deployed function: set before anything imports the schema.
@@ -22,7 +23,7 @@ afterAll(async () => {
   delete process.env.SCHEMA_FILE;
 });
 
-describe('Handler: ingest, number columns without bounds', () => {
+describe('Handler: ingest, a schema without bounds on numbers and keys', () => {
   it('rejects a number too large to write exactly as a row problem and loads the others', async () => {
     // Act
     const upload = await harness.ingest(
@@ -58,5 +59,29 @@ describe('Handler: ingest, number columns without bounds', () => {
     const report = (await harness.read(harness.names.error, 'numbers/big.errors.csv'))?.toString();
     expect(report).toContain('3,points,12345678901234567890,');
     expect(report).toContain('4,score,1e300,');
+  });
+
+  it('rejects an empty key and a key too long for DynamoDB as row problems', async () => {
+    // Act
+    const long = 'x'.repeat(1025);
+    const upload = await harness.ingest(
+      'keys/unbounded.csv',
+      `student_id,course,points\nK1,Math,1\n,Math,2\nK3,,3\nK4,${long},4\nK5,${'é'.repeat(512)},5\n`,
+    );
+
+    // Assess
+    const summary = harness.summariesFor(upload.key)[0] as Summary;
+    expect(summary.json.rows).toEqual({ total: 5, written: 2, rejected: 3, duplicates: 0 });
+    expect(summary.json.errors).toEqual([
+      { line: 3, field: 'student_id', error: 'student_id is empty (it is part of the table key)' },
+      { line: 4, field: 'course', error: 'course is empty (it is part of the table key)' },
+      {
+        line: 5,
+        field: 'course',
+        error: 'course is too long for the table key (at most 1024 bytes)',
+      },
+    ]);
+    const rows = (await harness.tableRows()).filter((r) => String(r.student_id).startsWith('K'));
+    expect(rows.map((r) => r.student_id)).toEqual(['K1', 'K5']);
   });
 });
