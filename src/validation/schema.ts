@@ -246,6 +246,9 @@ export function validateRecord(
 
 const NUMERIC = dataset.columns.filter((c) => c.type === 'integer' || c.type === 'number');
 
+/** DynamoDB refuses a number closer to 0 than this ("Number underflow"). */
+const MIN_DYNAMODB_NUMBER = 1e-130;
+
 /** DynamoDB's limits on a key attribute's size, in bytes (a string key may not be empty either). */
 const KEY_BYTES: readonly (readonly [string, number])[] = [
   [dataset.tableKey.partition, 2048],
@@ -255,7 +258,8 @@ const KEY_BYTES: readonly (readonly [string, number])[] = [
 /**
  * What a schema may let through but DynamoDB or its SDK would refuse, failing the whole batch (and
  * the file, as an infrastructure problem: lib-dynamodb's error even quotes the value): a number
- * beyond ±2^53 − 1, a key that is empty or too long. Such a cell is its row's problem.
+ * beyond ±2^53 − 1 or closer to 0 than 1e-130, a key that is empty or too long. Such a cell is its
+ * row's problem.
  */
 function storableErrors(
   record: StudentRecord,
@@ -276,8 +280,12 @@ function storableErrors(
   };
   for (const { name } of NUMERIC) {
     const value = record[name];
-    if (typeof value === 'number' && !(Math.abs(value) <= Number.MAX_SAFE_INTEGER)) {
+    if (typeof value !== 'number') continue;
+    const size = Math.abs(value);
+    if (!(size <= Number.MAX_SAFE_INTEGER)) {
       add(name, `is too large to store exactly (the limit is ±${Number.MAX_SAFE_INTEGER})`);
+    } else if (size !== 0 && size < MIN_DYNAMODB_NUMBER) {
+      add(name, `is too close to 0 to store (DynamoDB's smallest is ${MIN_DYNAMODB_NUMBER})`);
     }
   }
   for (const [name, limit] of KEY_BYTES) {

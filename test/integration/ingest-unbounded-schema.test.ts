@@ -24,7 +24,7 @@ afterAll(async () => {
 });
 
 describe('Handler: ingest, a schema without bounds on numbers and keys', () => {
-  it('rejects a number too large to write exactly as a row problem and loads the others', async () => {
+  it('rejects a number DynamoDB cannot store (too large to write exactly, too close to 0) as a row problem', async () => {
     // Act
     const upload = await harness.ingest(
       'numbers/big.csv',
@@ -32,13 +32,14 @@ describe('Handler: ingest, a schema without bounds on numbers and keys', () => {
         'S1,Math,5,1.5\n' +
         'S2,Math,12345678901234567890,2\n' +
         'S3,Math,3,1e300\n' +
-        'S4,Math,-9007199254740991,-0.25\n',
+        'S4,Math,-9007199254740991,-0.25\n' +
+        'S5,Math,7,1e-200\n',
     );
 
     // Assess
     const summary = harness.summariesFor(upload.key)[0] as Summary;
     expect(summary.json.status).toBe('PARTIAL');
-    expect(summary.json.rows).toEqual({ total: 4, written: 2, rejected: 2, duplicates: 0 });
+    expect(summary.json.rows).toEqual({ total: 5, written: 2, rejected: 3, duplicates: 0 });
     expect(summary.json.errors).toEqual([
       {
         line: 3,
@@ -50,8 +51,13 @@ describe('Handler: ingest, a schema without bounds on numbers and keys', () => {
         field: 'score',
         error: 'score is too large to store exactly (the limit is ±9007199254740991)',
       },
+      {
+        line: 6,
+        field: 'score',
+        error: "score is too close to 0 to store (DynamoDB's smallest is 1e-130)",
+      },
     ]);
-    expect(JSON.stringify(summary.parts)).not.toMatch(/12345678901234567|1e300/);
+    expect(JSON.stringify(summary.parts)).not.toMatch(/12345678901234567|1e300|1e-200/);
     expect(await harness.tableRows()).toEqual([
       { student_id: 'S1', course: 'Math', points: 5, score: 1.5 },
       { student_id: 'S4', course: 'Math', points: -9007199254740991, score: -0.25 },
