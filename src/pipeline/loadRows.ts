@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type { UnknownColumnsPolicy } from '../config.ts';
 import { clipValue } from '../bounds.ts';
 import { type RawRow, toFileProblem } from '../csv/createCsvParser.ts';
-import { detectDelimiter } from '../csv/detectDelimiter.ts';
+import { delimiterName, detectDelimiter } from '../csv/detectDelimiter.ts';
 import type { SourceEncoding } from '../csv/encodings.ts';
 import { type OpenedCsv, openCsv } from '../csv/openCsv.ts';
 import type { BatchWriter } from '../dynamo/BatchWriter.ts';
@@ -146,6 +146,8 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
     if (layout === null) {
       const columns = resolveHeader(row.fields, row.line, {
         unknownColumns: options.unknownColumns,
+        delimiter: dialect.delimiter,
+        delimiterName: delimiterName(dialect.delimiter),
       });
       layout = { ...columns, delimiter: dialect.delimiter, encoding: dialect.encoding };
       if (layout.kind === 'header') return;
@@ -157,7 +159,8 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
         {
           line: row.line,
           field: '',
-          value: clipValue(row.fields.join(',')),
+          // The row as the file has it: a semicolon file's row joined by commas would blur its fields.
+          value: clipValue(row.fields.join(layout.delimiter)),
           error:
             layout.width === COLUMNS.length
               ? `expected ${COLUMNS.length} fields (${COLUMNS.join(', ')}), found ${row.fields.length}`

@@ -63,6 +63,10 @@ export function boundName(cell: string): string {
 export interface ResolveHeaderOptions {
   /** `ignore` (default): columns outside the schema are left out and named; `reject`: the file fails. */
   unknownColumns?: UnknownColumnsPolicy;
+  /** The file's separator (a comma when absent): a message says it when it is another one. */
+  delimiter?: string;
+  /** How a person calls that separator (`semicolon`). */
+  delimiterName?: string;
 }
 
 const IDENTITY: ColumnMapping = COLUMNS.map((_, index) => index);
@@ -92,6 +96,10 @@ export function resolveHeader(
   const cells = fields.map(normalise);
   const known = cells.filter((cell) => COLUMNS.includes(cell));
   const expected = COLUMNS.join(',');
+  const delimiter = options.delimiter ?? ',';
+  // A semicolon file told about a comma header would blame its separator: say which was read.
+  const readWith =
+    delimiter === ',' ? '' : ` (read with ${options.delimiterName ?? delimiter} as the separator)`;
   if (known.length === 0) {
     const errors = fitsWidth(fields) ? checkRecord(toRecord(fields, IDENTITY), line).errors : null;
     if (fitsWidth(fields) && errors === null) {
@@ -112,9 +120,9 @@ export function resolveHeader(
     const asRecord = errors ? `, and as a record ${errors.map((e) => e.error).join('; ')}` : '';
     throw new FileProblem(
       'INVALID_HEADER',
-      `The first row is neither the header "${expected}" nor a valid record in that column order: it has ${shape}, none of them a column name${asRecord}.`,
+      `The first row is neither the header "${expected}" nor a valid record in that column order: it has ${shape}${readWith}, none of them a column name${asRecord}.`,
       line,
-      { value: clipValue(fields.join(',')) },
+      { value: clipValue(fields.join(delimiter)) },
     );
   }
   // An optional column may be left out of the header: its attribute is then never written.
@@ -141,7 +149,7 @@ export function resolveHeader(
     ].filter(Boolean);
     throw new FileProblem(
       'INVALID_HEADER',
-      `The header must name the columns ${expected} (in any order): ${problems.join('; ')}.`,
+      `The header must name the columns ${expected} (in any order)${readWith}: ${problems.join('; ')}.`,
       line,
       mayBeRecord ? { value: clipValue(fields.join(',')) } : undefined,
     );

@@ -244,11 +244,69 @@ export function validateRecord(
   return errors;
 }
 
+const NUMERIC = dataset.columns.filter((c) => c.type === 'integer' || c.type === 'number');
+
+/** DynamoDB refuses a number closer to 0 than this ("Number underflow"). */
+const MIN_DYNAMODB_NUMBER = 1e-130;
+
+/** DynamoDB's limits on a key attribute's size, in bytes (a string key may not be empty either). */
+const KEY_BYTES: readonly (readonly [string, number])[] = [
+  [dataset.tableKey.partition, 2048],
+  ...(dataset.tableKey.sort === undefined ? [] : [[dataset.tableKey.sort, 1024] as const]),
+];
+
+/**
+ * What a schema may let through but DynamoDB or its SDK would refuse, failing the whole batch (and
+ * the file, as an infrastructure problem: lib-dynamodb's error even quotes the value): a number
+ * beyond ±2^53 − 1 or closer to 0 than 1e-130, a key that is empty or too long. Such a cell is its
+ * row's problem.
+ */
+function storableErrors(
+  record: StudentRecord,
+  line: number,
+  raw: Record<string, string>,
+  flagged: RowError[] | null,
+): RowError[] {
+  const errors: RowError[] = [];
+  const add = (field: string, reason: string): void => {
+    if (flagged?.some((e) => e.field === field) || errors.some((e) => e.field === field)) return;
+    errors.push({
+      line,
+      field,
+      value: clipValue(raw[field] ?? ''),
+      error: `${field} ${reason}`,
+      code: 'SCHEMA',
+    });
+  };
+  for (const { name } of NUMERIC) {
+    const value = record[name];
+    if (typeof value !== 'number') continue;
+    const size = Math.abs(value);
+    if (!(size <= Number.MAX_SAFE_INTEGER)) {
+      add(name, `is too large to store exactly (the limit is ±${Number.MAX_SAFE_INTEGER})`);
+    } else if (size !== 0 && size < MIN_DYNAMODB_NUMBER) {
+      add(name, `is too close to 0 to store (DynamoDB's smallest is ${MIN_DYNAMODB_NUMBER})`);
+    }
+  }
+  for (const [name, limit] of KEY_BYTES) {
+    const value = record[name];
+    if (typeof value !== 'string') continue;
+    if (value === '') add(name, 'is empty (it is part of the table key)');
+    // A UTF-16 unit is at most 3 bytes of UTF-8: most keys are judged without counting.
+    else if (value.length * 3 > limit && Buffer.byteLength(value) > limit) {
+      add(name, `is too long for the table key (at most ${limit} bytes)`);
+    }
+  }
+  return errors;
+}
+
 /** Converts a row's cells to the schema's types and checks them: the record to write, or why not. */
 export function checkRecord(
   raw: Record<string, string>,
   line: number,
 ): { record: StudentRecord; errors: RowError[] | null } {
   const record = typedRecord(raw);
-  return { record, errors: validateRecord(record, line, raw) };
+  const errors = validateRecord(record, line, raw);
+  const refused = storableErrors(record, line, raw, errors);
+  return { record, errors: refused.length > 0 ? [...(errors ?? []), ...refused] : errors };
 }
