@@ -12,8 +12,10 @@ export interface Config {
   /** Ledger table: idempotency records and how far each upload got. */
   idempotencyTable: string;
   forcePathStyle: boolean;
-  /** BatchWriteItem calls kept in flight per file. */
+  /** BatchWriteItem calls in flight per file at most; the writer follows the table below that. */
   writeConcurrency: number;
+  /** A write gives up when the table accepted no item at all for this long. */
+  writeStallMs: number;
   errorPolicy: ErrorPolicy;
   /** Rejected/total rate that fails a file, checked once MIN_ROWS_FOR_ERROR_RATE rows were read. */
   maxErrorRate: number;
@@ -29,6 +31,7 @@ export interface Config {
 
 export const DEFAULTS = {
   writeConcurrency: 16,
+  writeStallMs: 120_000,
   errorPolicy: 'skip' as ErrorPolicy,
   maxErrorRate: 0.5,
   multipartCopyThresholdBytes: 5 * 1024 ** 3,
@@ -87,6 +90,7 @@ export function loadConfig(env: Env = process.env): Config {
     writeConcurrency: Math.floor(
       number(env, 'WRITE_CONCURRENCY', DEFAULTS.writeConcurrency, 1, 256),
     ),
+    writeStallMs: number(env, 'WRITE_STALL_MS', DEFAULTS.writeStallMs, 100, 3_600_000),
     errorPolicy: policy,
     maxErrorRate: number(env, 'MAX_ERROR_RATE', DEFAULTS.maxErrorRate, 0, 1),
     multipartCopyThresholdBytes: number(

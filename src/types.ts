@@ -1,3 +1,4 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SNSClient } from '@aws-sdk/client-sns';
@@ -90,6 +91,8 @@ export type IngestOutcome = (
 export interface Clients {
   s3: S3Client;
   ddb: DynamoDBDocumentClient;
+  /** The hot write path (BatchWriteItem): low-level, one attempt per call (see clients.ts). */
+  writes: DynamoDBClient;
   sns: SNSClient;
   /** Needed only to hand a long file to a next invocation. */
   lambda?: LambdaClient;

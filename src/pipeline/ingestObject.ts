@@ -165,9 +165,10 @@ async function loadStep(
     SUMMARY_ERRORS,
     state.part === 0,
   );
-  const writer = new BatchWriter(clients.ddb, {
+  const writer = new BatchWriter(clients.writes, {
     tableName: config.tableName,
     concurrency: config.writeConcurrency,
+    stallMs: config.writeStallMs,
     budget: { remainingTimeMs: context.remainingTimeMs, ...context.retryBudget },
   });
   // A newer upload of this name that starts meanwhile stops this one at its next batch boundary.

@@ -35,6 +35,7 @@ describe('Function: loadConfig', () => {
       inboundBucket: undefined,
       forcePathStyle: false,
       writeConcurrency: DEFAULTS.writeConcurrency,
+      writeStallMs: 120_000,
       errorPolicy: 'skip',
       maxErrorRate: DEFAULTS.maxErrorRate,
       multipartCopyThresholdBytes: DEFAULTS.multipartCopyThresholdBytes,
@@ -48,6 +49,7 @@ describe('Function: loadConfig', () => {
       INBOUND_BUCKET: 'inbound',
       S3_FORCE_PATH_STYLE: 'TRUE',
       WRITE_CONCURRENCY: '8.9',
+      WRITE_STALL_MS: '30000',
       ERROR_POLICY: 'strict',
       MAX_ERROR_RATE: '0',
     });
@@ -57,6 +59,7 @@ describe('Function: loadConfig', () => {
       inboundBucket: 'inbound',
       forcePathStyle: true,
       writeConcurrency: 8,
+      writeStallMs: 30_000,
       errorPolicy: 'strict',
       maxErrorRate: 0,
     });
@@ -80,6 +83,7 @@ describe('Function: loadConfig', () => {
     ['S3_FORCE_PATH_STYLE', 'maybe', 'S3_FORCE_PATH_STYLE must be true or false, got "maybe"'],
     ['WRITE_CONCURRENCY', '0', 'WRITE_CONCURRENCY must be a number from 1 to 256, got "0"'],
     ['WRITE_CONCURRENCY', 'lots', 'WRITE_CONCURRENCY must be a number from 1 to 256, got "lots"'],
+    ['WRITE_STALL_MS', '50', 'WRITE_STALL_MS must be a number from 100 to 3600000, got "50"'],
     ['MAX_ERROR_RATE', '1.5', 'MAX_ERROR_RATE must be a number from 0 to 1, got "1.5"'],
     ['MAX_ERROR_RATE', '-0.1', 'MAX_ERROR_RATE must be a number from 0 to 1, got "-0.1"'],
     ['ERROR_POLICY', 'lenient', 'ERROR_POLICY must be "skip" or "strict", got "lenient"'],
