@@ -26,6 +26,8 @@ export interface AdaptiveRateOptions {
   minRate?: number;
   /** How much (ms of the rate) a sender that was idle may send at once. */
   burstMs?: number;
+  /** A rate learned before (an earlier part of the same file): start there instead of open. */
+  initialRate?: number | undefined;
   now?: () => number;
 }
 
@@ -65,6 +67,8 @@ export class AdaptiveRate {
   private readonly minRate: number;
   private readonly burstMs: number;
   private readonly now: () => number;
+  /** Calls in flight before the first push-back (slow start). */
+  private openWindow = 2;
   /** How often the rate was cut. */
   public decreases = 0;
 
@@ -80,6 +84,13 @@ export class AdaptiveRate {
     this.startedAt = this.now();
     this.slotStart = this.startedAt;
     this.refilledAt = this.startedAt;
+    if (options.initialRate !== undefined && Number.isFinite(options.initialRate)) {
+      // Resume where an earlier part of the file left off, growing from there as after a cut.
+      this.lastMax = Math.max(this.minRate, options.initialRate);
+      this.limit = this.lastMax;
+      this.lastCutAt = this.startedAt;
+      this.cubicK = 0;
+    }
   }
 
   /** The current send rate in items per second (Infinity: not limited yet). */
@@ -93,7 +104,7 @@ export class AdaptiveRate {
   /** Calls that may be in flight (or waiting for their turn) now. */
   public inFlight(now = this.now()): number {
     const rate = this.rate(now);
-    if (!Number.isFinite(rate)) return this.maxInFlight;
+    if (!Number.isFinite(rate)) return Math.min(this.maxInFlight, this.openWindow);
     const calls = Math.ceil((rate * this.inFlightSeconds) / this.itemsPerCall);
     return Math.min(this.maxInFlight, Math.max(1, calls));
   }
@@ -136,27 +147,22 @@ export class AdaptiveRate {
   public onOutcome(outcome: CallOutcome, now = this.now()): void {
     this.advance(now);
     this.slots[this.slotIndex] = (this.slots[this.slotIndex] ?? 0) + outcome.accepted;
-    // Growth is a function of the time since the last cut (and before the first cut the rate is
-    // open), so a call that went through changes nothing here.
-    if (outcome.accepted >= outcome.sent) return;
+    // Growth is a function of the time since the last cut; before the first cut the window opens
+    // by one call per call accepted (doubling each round, TCP's slow start), so the first burst
+    // against a slow table is a couple of calls, not the whole window.
+    if (outcome.accepted >= outcome.sent) {
+      if (this.openWindow < this.maxInFlight) this.openWindow++;
+      return;
+    }
     // Calls already in flight when the rate was cut tell nothing new about the new rate.
     if (outcome.sentAt < this.lastCutAt) return;
     const current = this.rate(now);
-    // Just after a cut the table's own bucket is still empty and answers in part even below its
-    // rate: only a rate that grew past the last push-back, or a push-back that lasts longer than
-    // the meter's window, is a new signal.
-    if (current <= this.lastMax && now - this.lastCutAt < METER_MS) return;
-    this.refill(now);
     const measured = this.measuredRate(now);
-    // From an open rate, the table's measured pace is the only guide. After that one cut takes at
-    // most two factors of beta: a table that fails calls at random (a hot partition, a fault)
-    // makes every sender look too fast, and must not drive the rate to the floor in a few rounds.
-    const base = Math.max(
-      this.minRate,
-      Number.isFinite(current)
-        ? Math.min(current, Math.max(measured, this.beta * current))
-        : measured,
-    );
+    // Just after a cut the table's own bucket is still empty, so it answers in part even though
+    // the rate is now below its pace: while it accepts as much as we send, that is no new signal.
+    if (Number.isFinite(current) && measured >= current) return;
+    this.refill(now);
+    const base = Math.max(this.minRate, Math.min(current, measured));
     this.lastMax = base;
     this.limit = Math.max(this.minRate, base * this.beta);
     this.cubicK = Math.cbrt((base * (1 - this.beta)) / this.cubicC);

@@ -57,18 +57,34 @@ function simulate(capacity: number, seconds: number, senders = 1) {
 
 describe('Class: AdaptiveRate', () => {
   describe('Method: rate / inFlight', () => {
-    it('is open (unlimited, the whole window) until the table first pushes back', () => {
+    it('does not pace before the first push-back, and opens the window one call per accepted call', () => {
       // Prepare
       const { rate } = controller();
+      const before = rate.inFlight();
 
       // Act
-      rate.onOutcome({ sent: 25, accepted: 25, sentAt: 0 });
+      for (let i = 0; i < 30; i++) rate.onOutcome({ sent: 25, accepted: 25, sentAt: 0 });
 
       // Assess
+      expect(before).toBe(2);
       expect(rate.rate()).toBe(Number.POSITIVE_INFINITY);
       expect(rate.inFlight()).toBe(16);
       expect(rate.reserve(25)).toBe(0);
       expect(rate.decreases).toBe(0);
+    });
+
+    it('starts from a rate learned before (an earlier part of the file) and grows from there', () => {
+      // Prepare
+      const { rate, clock } = controller({ initialRate: 40 });
+
+      // Act
+      const start = rate.rate();
+      clock.now = 3_000;
+
+      // Assess
+      expect(start).toBe(40);
+      expect(rate.inFlight(0)).toBe(4);
+      expect(rate.rate()).toBeGreaterThan(40);
     });
 
     it('cuts the rate to beta times what the table accepted when it answers with UnprocessedItems', () => {
