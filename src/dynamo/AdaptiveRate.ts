@@ -43,7 +43,6 @@ export interface CallOutcome {
  * one-second window would see one call, or none). */
 const SLOT_MS = 100;
 const SLOTS = 20;
-const METER_MS = SLOT_MS * SLOTS;
 
 export class AdaptiveRate {
   /** Items per second; Infinity until the table first pushes back. */
