@@ -54,6 +54,27 @@ export interface StoredObject extends ObjectLocation {
   versionId?: string | undefined;
 }
 
+/** The table's push-back, summed over every part of a file (small numbers: kept in checkpoints). */
+export interface WriteTotals {
+  /** BatchWriteItem calls, repeats included. */
+  calls: number;
+  /** Calls answered with UnprocessedItems or a throttling error. */
+  throttled: number;
+  /** Calls rejected whole by a throttling error. */
+  rejected: number;
+  /** The pace the writer had learned (items/s) when a part handed over; absent: not limited. */
+  rate?: number | undefined;
+}
+
+/** What the summary says about the writes. */
+export interface WriteSummary {
+  calls: number;
+  throttled: number;
+  rejected: number;
+  /** Rows written per second of the load (all parts, from the first read to the last write). */
+  rowsPerSecond: number;
+}
+
 /** The outcome of one file: what the summary, the batch result code and the logs are made of. */
 export interface IngestResult {
   status: IngestStatus;
@@ -67,6 +88,8 @@ export interface IngestResult {
   /** Set when the file itself was rejected. */
   fileError: { code: FileErrorCode; message: string } | null;
   durationMs: number;
+  /** How the writes went; absent when nothing was written. */
+  writes?: WriteSummary | undefined;
 }
 
 /** Why an event was not processed at all. Logged, never summarised. */

@@ -42,6 +42,8 @@ export interface CallOutcome {
 /** Slots of the accepted-items meter: 20 × 100 ms, a two-second sliding window (at 25 items/s a
  * one-second window would see one call, or none). */
 const SLOT_MS = 100;
+/** A push-back only cuts the rate when we send more than this times what the table accepts. */
+const TOLERANCE = 1.1;
 const SLOTS = 20;
 
 export class AdaptiveRate {
@@ -157,9 +159,10 @@ export class AdaptiveRate {
     if (outcome.sentAt < this.lastCutAt) return;
     const current = this.rate(now);
     const measured = this.measuredRate(now);
-    // Just after a cut the table's own bucket is still empty, so it answers in part even though
-    // the rate is now below its pace: while it accepts as much as we send, that is no new signal.
-    if (Number.isFinite(current) && measured >= current) return;
+    // A table answers in part even below its pace: its bucket fills continuously, calls take 25
+    // units at once, and just after a cut it is still empty. While it accepts about as much as
+    // we send, a push-back is that noise and no reason to slow down further.
+    if (Number.isFinite(current) && current <= measured * TOLERANCE) return;
     this.refill(now);
     const base = Math.max(this.minRate, Math.min(current, measured));
     this.lastMax = base;

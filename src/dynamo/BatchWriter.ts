@@ -50,6 +50,16 @@ export interface BatchWriterStats {
   retries: number;
 }
 
+/** The progress line's view of the writes since the previous sample. */
+export interface WriteSample {
+  /** Items the table accepted per second. */
+  writeRate: number;
+  /** Share of calls (0–1) answered with UnprocessedItems or a throttling error. */
+  throttledShare: number;
+  /** The pace the writer holds itself to (items/s); null while the table has not pushed back. */
+  rateLimit: number | null;
+}
+
 /** Every attribute of a student record is a string: built once, no generic marshalling. */
 function toPutRequest(item: StudentRecord): WriteRequest {
   const marshalled: Record<string, { S: string }> = {};
@@ -94,6 +104,7 @@ export class BatchWriter {
   /** Batches being sent; the stall clock starts when the first one of a busy spell starts. */
   private active = 0;
   private lastProgressAt = 0;
+  private sampled = { at: performance.now(), items: 0, calls: 0, throttled: 0 };
 
   public constructor(
     private readonly client: DynamoDBClient,
@@ -135,6 +146,26 @@ export class BatchWriter {
     return this.stats;
   }
 
+  /** The write rate and the share of calls throttled since the last sample (for the progress line). */
+  public sample(): WriteSample {
+    const now = performance.now();
+    const { at, items, calls, throttled } = this.sampled;
+    const made = this.stats.calls - calls;
+    const rate = this.rate.rate();
+    this.sampled = {
+      at: now,
+      items: this.stats.itemsWritten,
+      calls: this.stats.calls,
+      throttled: this.stats.throttled,
+    };
+    return {
+      writeRate: Math.round(((this.stats.itemsWritten - items) * 1000) / Math.max(1, now - at)),
+      throttledShare:
+        made > 0 ? Math.round((100 * (this.stats.throttled - throttled)) / made) / 100 : 0,
+      rateLimit: Number.isFinite(rate) ? Math.round(rate) : null,
+    };
+  }
+
   private async dispatch(): Promise<void> {
     const batch = this.buffer;
     this.buffer = new Map();
@@ -174,7 +205,12 @@ export class BatchWriter {
     let errors = 0;
     this.stats.batches++;
     for (;;) {
-      await this.wait(this.rate.reserve(requests.length), requests.length, cause);
+      // The pace may change while a call waits for its turn: ask again after each wait.
+      for (let turn = this.rate.reserve(requests.length); turn > 0; ) {
+        await this.wait(turn, requests.length, cause);
+        turn = this.rate.reserve(requests.length);
+      }
+      if (cause !== null) await this.wait(0, requests.length, cause);
       const sentAt = performance.now();
       this.stats.calls++;
       try {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { InfrastructureError } from '../errors.ts';
 import { isTransient } from '../retry.ts';
-import type { IngestResult, RowCounts, RowError, UploadRef } from '../types.ts';
+import type { IngestResult, RowCounts, RowError, UploadRef, WriteTotals } from '../types.ts';
 
 /**
  * How far an upload got, in order. A retry resumes at the first step not done: rows are never
@@ -26,6 +26,8 @@ export interface Checkpoint {
   reportParts: number[];
   firstErrors: RowError[];
   startedAt: number;
+  /** The writes of the parts so far (absent in checkpoints saved before it was kept). */
+  writes?: WriteTotals | undefined;
 }
 
 /** The exact object that was read, so later steps read and move that one and no other. */

@@ -1,5 +1,6 @@
 import type { Config } from '../config.ts';
 import { BatchWriter } from '../dynamo/BatchWriter.ts';
+import { addWrites, summariseWrites } from '../dynamo/writeTotals.ts';
 import { FileProblem } from '../errors.ts';
 import type { KeyOrder } from '../ledger/KeyOrder.ts';
 import type {
@@ -9,7 +10,7 @@ import type {
   ProgressLedger,
 } from '../ledger/ProgressLedger.ts';
 import { publishSummary } from '../notify/publishSummary.ts';
-import { logger } from '../observability.ts';
+import { logger, recordWrites } from '../observability.ts';
 import type { RetryBudget } from '../retry.ts';
 import { concatObjects } from '../s3/concatObjects.ts';
 import { copyObject } from '../s3/copyObject.ts';
@@ -27,6 +28,7 @@ import type {
   RowError,
   StoredObject,
   UploadRef,
+  WriteTotals,
 } from '../types.ts';
 import { invokeContinuation } from './continuation.ts';
 import { loadRows } from './loadRows.ts';
@@ -170,6 +172,8 @@ async function loadStep(
     concurrency: config.writeConcurrency,
     stallMs: config.writeStallMs,
     budget: { remainingTimeMs: context.remainingTimeMs, ...context.retryBudget },
+    // A later part starts at the pace the earlier one learned instead of finding it again.
+    rate: { initialRate: state.writes?.rate },
   });
   // A newer upload of this name that starts meanwhile stops this one at its next batch boundary.
   const overtaken = context.keyOrder?.watch(upload) ?? (() => false);
@@ -210,6 +214,7 @@ async function loadStep(
       opened.body.destroy();
       return supersededBy(state.rows);
     }
+    const partStartedAt = Date.now();
     const loaded = await loadRows(opened.body, {
       writer: state.pass === 'write' ? writer : null,
       report,
@@ -224,8 +229,11 @@ async function loadStep(
           pass: state.pass,
           ...progress,
           rowsWritten: writer.stats.itemsWritten,
+          ...writer.sample(),
         }),
     });
+    const writes = addWrites(state.writes, writer);
+    recordWrites(writer.stats, Date.now() - partStartedAt);
 
     if (loaded.stoppedAt && overtaken()) return supersededBy(loaded.rows);
     if (loaded.stoppedAt && lambda && config.functionName && ledger) {
@@ -242,6 +250,7 @@ async function loadStep(
         reportCount: state.reportCount + report.count,
         reportParts: wrote ? [...state.reportParts, state.part] : state.reportParts,
         firstErrors: [...state.firstErrors, ...report.first].slice(0, SUMMARY_ERRORS),
+        writes,
       };
       await ledger.save(upload, {
         stage: 'LOADING',
@@ -282,7 +291,15 @@ async function loadStep(
     } else if (state.pass === 'check') {
       rows = { ...rows, written: 0 };
     }
-    return finishLoading(upload, context, options, { state, report, rows, fileError, exact, size });
+    return finishLoading(upload, context, options, {
+      state,
+      report,
+      rows,
+      fileError,
+      exact,
+      size,
+      writes,
+    });
   }
 }
 
@@ -298,6 +315,7 @@ async function finishLoading(
     fileError: FileProblem | null;
     exact: UploadRef;
     size: number;
+    writes?: WriteTotals | undefined;
   },
 ): Promise<LoadedProgress> {
   const { clients, config } = context;
@@ -349,6 +367,8 @@ async function finishLoading(
     fileError: fileError ? { code: fileError.code, message: fileError.message } : null,
     durationMs: Date.now() - state.startedAt,
   };
+  const writes = summariseWrites(done.writes, rows.written, result.durationMs);
+  if (writes) result.writes = writes;
   return {
     stage: 'LOADED',
     result,

@@ -146,12 +146,26 @@ describe('Capacity: a table slower than the loader', () => {
     // Every item was accepted exactly once: a drained window is neither lost nor written twice.
     expect(proxy.stats.accepted).toBe(600);
     expect(await rowsFor('slow')).toBe(600);
-    expect(summariesFor('capacity/slow.csv')).toEqual([
+    const summaries = summariesFor('capacity/slow.csv');
+    expect(summaries).toEqual([
       expect.objectContaining({
         status: 'SUCCEEDED',
         rows: { total: 600, written: 600, rejected: 0, duplicates: 0 },
       }),
     ]);
+    // The write stats of every part were carried to the last one: every call the table saw.
+    const writes = summaries[0]?.writes as Record<string, number>;
+    expect(writes).toEqual({
+      calls: proxy.stats.calls,
+      throttled: proxy.stats.throttled + proxy.stats.partial,
+      rejected: proxy.stats.throttled,
+      rowsPerSecond: expect.any(Number),
+    });
+    expect(writes.rowsPerSecond).toBeGreaterThan(20);
+    expect(writes.rowsPerSecond).toBeLessThan(60);
+    expect(summaries[0]?.text).toMatch(
+      /DynamoDB throttled \d+% of writes; the load took 1\d s at about \d+(\.\d)? rows\/s\./,
+    );
     expect(await exists(stack.names.archive, 'capacity/slow.csv')).toBe(true);
     expect(await exists(stack.names.inbound, 'capacity/slow.csv')).toBe(false);
   }, 60_000);

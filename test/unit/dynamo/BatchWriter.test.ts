@@ -472,4 +472,29 @@ describe('Class: BatchWriter', () => {
       expect(() => target.put(keyOf(record(99)), record(99))).toThrow(failure);
     });
   });
+
+  describe('Method: sample', () => {
+    it('reports the write rate, the share of calls throttled and the learned pace since the last sample', async () => {
+      // Prepare: the first call comes back with 20 of 25 items unprocessed, the rest go through
+      const items = Array.from({ length: 25 }, (_, i) => record(i));
+      ddbMock
+        .on(BatchWriteCommand)
+        .resolvesOnce({ UnprocessedItems: { [TABLE]: items.slice(5).map(putOf) } })
+        .resolves({});
+      const target = writer({ rate: { minRate: 10_000 } });
+      target.sample();
+
+      // Act
+      await putAll(target, items);
+      await target.flush();
+      const first = target.sample();
+      const second = target.sample();
+
+      // Assess
+      expect(first.throttledShare).toBe(0.5);
+      expect(first.writeRate).toBeGreaterThan(0);
+      expect(first.rateLimit).toBeGreaterThanOrEqual(10_000);
+      expect(second).toMatchObject({ throttledShare: 0, writeRate: 0 });
+    });
+  });
 });
