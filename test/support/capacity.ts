@@ -52,7 +52,8 @@ export interface CapacityStats {
   partial: number;
   /** Items accepted (written, or passed on to the table behind). */
   accepted: number;
-  /** When the first and the last item were accepted (performance.now()). */
+  /** When the first call came and the first and the last item were accepted (performance.now()). */
+  firstCallAt: number;
   firstAcceptedAt: number;
   lastAcceptedAt: number;
 }
@@ -66,6 +67,8 @@ export interface CapacityOptions {
   upstream?: string;
   /** Added before answering a call that is not passed on (the sink's round trip). */
   delayMs?: number;
+  /** Start with no burst in the bucket, so a measurement sees only the steady rate. */
+  startEmpty?: boolean;
 }
 
 type WriteRequest = Record<string, unknown>;
@@ -93,6 +96,7 @@ export class CapacityProxy {
     throttled: 0,
     partial: 0,
     accepted: 0,
+    firstCallAt: 0,
     firstAcceptedAt: 0,
     lastAcceptedAt: 0,
   };
@@ -102,6 +106,7 @@ export class CapacityProxy {
 
   private constructor(private readonly options: CapacityOptions) {
     this.bucket = new TokenBucket(options.unitsPerSecond, options.burst);
+    if (options.startEmpty) this.bucket.setRate(options.unitsPerSecond);
     this.server = createServer((request, response) => {
       const chunks: Buffer[] = [];
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -136,6 +141,7 @@ export class CapacityProxy {
       throttled: 0,
       partial: 0,
       accepted: 0,
+      firstCallAt: 0,
       firstAcceptedAt: 0,
       lastAcceptedAt: 0,
     });
@@ -157,7 +163,7 @@ export class CapacityProxy {
     const requests = limited?.RequestItems?.[this.options.table];
     if (!limited || !requests) return this.pass(headers, body);
 
-    this.stats.calls++;
+    if (this.stats.calls++ === 0) this.stats.firstCallAt = performance.now();
     const granted = this.bucket.take(requests.length);
     if (granted === 0) {
       this.stats.throttled++;
