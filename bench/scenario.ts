@@ -9,7 +9,6 @@ import { readFile, stat } from 'node:fs/promises';
 import { BatchWriteItemCommand, DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { marshall } from '@aws-sdk/util-dynamodb';
 import { parse } from 'csv-parse';
 import { parse as parseSync } from 'csv-parse/sync';
 import { createClients } from '../src/clients.ts';
@@ -29,7 +28,7 @@ export type ScenarioName =
   | 'cpu'
   /** b1. loadRows without a writer (the strict policy's first pass). */
   | 'validate'
-  /** b2. loadRows and a BatchWriter whose client marshals each item, as the DocumentClient does, and drops it. */
+  /** b2. loadRows and a BatchWriter (batches built and marshalled) whose client drops them. */
   | 'marshal'
   /** c and e. loadRows over HTTP with the production client settings. */
   | 'load'
@@ -82,12 +81,12 @@ function unusedReport(): ReportWriter {
 }
 
 /**
- * The production DocumentClient (src/clients.ts) with its transport swapped for one that answers
- * `{}` at once: every command is still marshalled, serialised and signed, so all the CPU the SDK
- * spends on a batch is counted, and none of the network.
+ * The production write client (src/clients.ts) with its transport swapped for one that answers
+ * `{}` at once: every command is still serialised and signed, so all the CPU the SDK spends on a
+ * batch is counted, and none of the network.
  */
-function discardingDocumentClient(config: Config): DynamoDBDocumentClient {
-  const { ddb } = createClients(config);
+function discardingWriteClient(config: Config): DynamoDBClient {
+  const { writes: ddb } = createClients(config);
   const body = new TextEncoder().encode('{}');
   const handler = {
     handle: async () => ({ response: { statusCode: 200, headers: {}, body } }),
@@ -120,17 +119,12 @@ async function runParser(input: ScenarioInput): Promise<number> {
 }
 
 /**
- * Stands in for the DocumentClient at the BatchWriter's edge: each item is marshalled with
- * util-dynamodb, as the DocumentClient would, and dropped. No SDK middleware runs.
+ * Stands in for the SDK at the BatchWriter's edge: the batch arrives built and marshalled (the
+ * writer builds `{S: …}` values itself) and is dropped. No SDK middleware runs.
  */
-function marshallingClient(): DynamoDBDocumentClient {
-  const send = async (command: { input: { RequestItems?: Record<string, WriteRequest[]> } }) => {
-    for (const requests of Object.values(command.input.RequestItems ?? {})) {
-      for (const request of requests) marshall(request.PutRequest?.Item ?? {});
-    }
-    return {};
-  };
-  return { send } as unknown as DynamoDBDocumentClient;
+function droppingClient(): DynamoDBClient {
+  const send = async () => ({});
+  return { send } as unknown as DynamoDBClient;
 }
 
 async function prepareLoad(
@@ -140,10 +134,10 @@ async function prepareLoad(
   const config = configFor(input);
   const ddb =
     transport === 'discard'
-      ? discardingDocumentClient(config)
+      ? discardingWriteClient(config)
       : transport === 'marshal'
-        ? marshallingClient()
-        : createClients(config).ddb;
+        ? droppingClient()
+        : createClients(config).writes;
   const load = async (file: string): Promise<number> => {
     const writer =
       transport === 'none'
@@ -185,14 +179,10 @@ async function runNaive(input: ScenarioInput): Promise<number> {
 /** Items and batches are built before the clock starts; only the sending is timed. */
 async function prepareCeiling(input: ScenarioInput): Promise<() => Promise<number>> {
   const config = configFor(input);
-  const { ddb } = createClients(config);
-  // Same client, same socket pool; BatchWriteItemCommand skips the DocumentClient's marshalling.
+  const { writes } = createClients(config);
+  // The production write client and socket pool, with batches built before the clock starts.
   const send = (requests: WriteRequest[]) =>
-    ddb.send(
-      new BatchWriteItemCommand({
-        RequestItems: { [config.tableName]: requests },
-      }) as unknown as Parameters<typeof ddb.send>[0],
-    ) as Promise<{ UnprocessedItems?: Record<string, WriteRequest[]> }>;
+    writes.send(new BatchWriteItemCommand({ RequestItems: { [config.tableName]: requests } }));
   const batchesOf = async (file: string): Promise<WriteRequest[][]> => {
     const records = parseSync(await readFile(file, 'utf8'), { columns: true }) as Record<
       string,

@@ -24,7 +24,7 @@ function handler(sockets: number): NodeHttpHandler {
  */
 export function createClients(config: Config): Clients {
   const s3 = new S3Client({ forcePathStyle: config.forcePathStyle, requestHandler: handler(50) });
-  const dynamo = new DynamoDBClient({ requestHandler: handler(config.writeConcurrency + 4) });
+  const dynamo = new DynamoDBClient({ requestHandler: handler(8) });
   // The SDK's logger middleware copies every input through its sensitive-data filter for a log
   // line that its default no-op logger then drops: a walk of 25 items per batch, for nothing.
   dynamo.middlewareStack.remove('loggerMiddleware');
@@ -32,7 +32,16 @@ export function createClients(config: Config): Clients {
   const ddb = DynamoDBDocumentClient.from(dynamo, {
     marshallOptions: { removeUndefinedValues: true },
   });
+  // The student table's writes get a client of their own that makes one attempt per call: the
+  // BatchWriter learns the table's pace from every throttle and retries at that pace, for as long
+  // as the table accepts anything. With the SDK's default 3 attempts a throttled batch was retried
+  // blind inside the SDK too (up to 30 calls for one batch), hiding the push-back from the writer.
+  const writes = new DynamoDBClient({
+    maxAttempts: 1,
+    requestHandler: handler(config.writeConcurrency + 4),
+  });
+  writes.middlewareStack.remove('loggerMiddleware');
   const sns = new SNSClient({ requestHandler: handler(4) });
   const lambda = new LambdaClient({ requestHandler: handler(2) });
-  return { s3, ddb, sns, lambda };
+  return { s3, ddb, writes, sns, lambda };
 }

@@ -16,8 +16,10 @@ export interface Config {
   /** Ledger table: idempotency records and how far each upload got. */
   idempotencyTable: string;
   forcePathStyle: boolean;
-  /** BatchWriteItem calls kept in flight per file. */
+  /** BatchWriteItem calls in flight per file at most; the writer follows the table below that. */
   writeConcurrency: number;
+  /** A write gives up when the table accepted no item at all for this long. */
+  writeStallMs: number;
   errorPolicy: ErrorPolicy;
   unknownColumns: UnknownColumnsPolicy;
   /** What a file without a byte order mark is read as (`auto`: UTF-8, else Windows-1252). */
@@ -38,6 +40,7 @@ export interface Config {
 
 export const DEFAULTS = {
   writeConcurrency: 16,
+  writeStallMs: 120_000,
   errorPolicy: 'skip' as ErrorPolicy,
   unknownColumns: 'ignore' as UnknownColumnsPolicy,
   sourceEncoding: 'utf-8' as SourceEncoding,
@@ -110,6 +113,7 @@ export function loadConfig(env: Env = process.env): Config {
     writeConcurrency: Math.floor(
       number(env, 'WRITE_CONCURRENCY', DEFAULTS.writeConcurrency, 1, 256),
     ),
+    writeStallMs: number(env, 'WRITE_STALL_MS', DEFAULTS.writeStallMs, 100, 3_600_000),
     errorPolicy: policy,
     unknownColumns: oneOf(env, 'UNKNOWN_COLUMNS', ['ignore', 'reject'], DEFAULTS.unknownColumns),
     sourceEncoding: oneOf(env, 'SOURCE_ENCODING', SOURCE_ENCODINGS, DEFAULTS.sourceEncoding),

@@ -13,6 +13,26 @@ export const metrics = new Metrics({
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'S3CsvIngest',
 });
 
+/**
+ * The writes of one part of a file as EMF metrics: `WriteCalls`, `ThrottledWriteCalls` (answered
+ * with UnprocessedItems or a throttling error), `RejectedWriteCalls` (throttled whole) and
+ * `WriteRate` (items the table accepted per second of the part).
+ */
+export function recordWrites(
+  stats: { calls: number; throttled: number; rejected: number; itemsWritten: number },
+  ms: number,
+): void {
+  if (stats.calls === 0) return;
+  metrics.addMetric('WriteCalls', MetricUnit.Count, stats.calls);
+  metrics.addMetric('ThrottledWriteCalls', MetricUnit.Count, stats.throttled);
+  metrics.addMetric('RejectedWriteCalls', MetricUnit.Count, stats.rejected);
+  metrics.addMetric(
+    'WriteRate',
+    MetricUnit.CountPerSecond,
+    Math.round((stats.itemsWritten * 1000) / Math.max(1, ms)),
+  );
+}
+
 /** One log line and the metrics for what happened to one object. */
 export function recordOutcome(upload: UploadRef, outcome: IngestOutcome): void {
   if (outcome.replayed) {

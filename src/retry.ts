@@ -46,6 +46,18 @@ const RETRYABLE_NAMES = new Set([
   'RequestTimeoutException',
 ]);
 
+const THROTTLING_NAMES = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+]);
+
+/** The table (or the account) asked us to slow down: a matter of pace, not of faults. */
+export function isThrottling(error: unknown): boolean {
+  const name = (error as { name?: unknown } | null)?.name;
+  return typeof name === 'string' && THROTTLING_NAMES.has(name);
+}
+
 const RETRYABLE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN']);
 
 /** Throttling, 5xx and dropped connections: worth another try. Anything else is a real fault. */

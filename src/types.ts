@@ -1,3 +1,4 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SNSClient } from '@aws-sdk/client-sns';
@@ -90,6 +91,27 @@ export interface StoredObject extends ObjectLocation {
   versionId?: string | undefined;
 }
 
+/** The table's push-back, summed over every part of a file (small numbers: kept in checkpoints). */
+export interface WriteTotals {
+  /** BatchWriteItem calls, repeats included. */
+  calls: number;
+  /** Calls answered with UnprocessedItems or a throttling error. */
+  throttled: number;
+  /** Calls rejected whole by a throttling error. */
+  rejected: number;
+  /** The pace the writer had learned (items/s) when a part handed over; absent: not limited. */
+  rate?: number | undefined;
+}
+
+/** What the summary says about the writes. */
+export interface WriteSummary {
+  calls: number;
+  throttled: number;
+  rejected: number;
+  /** Rows written per second of the load (all parts, from the first read to the last write). */
+  rowsPerSecond: number;
+}
+
 /** The outcome of one file: what the summary, the batch result code and the logs are made of. */
 export interface IngestResult {
   status: IngestStatus;
@@ -105,6 +127,8 @@ export interface IngestResult {
   /** How the file was read, when it was not a plain comma-separated UTF-8 file of schema columns. */
   csv?: CsvDescription;
   durationMs: number;
+  /** How the writes went; absent when nothing was written. */
+  writes?: WriteSummary | undefined;
 }
 
 /** Why an event was not processed at all. Logged, never summarised. */
@@ -129,6 +153,8 @@ export type IngestOutcome = (
 export interface Clients {
   s3: S3Client;
   ddb: DynamoDBDocumentClient;
+  /** The hot write path (BatchWriteItem): low-level, one attempt per call (see clients.ts). */
+  writes: DynamoDBClient;
   sns: SNSClient;
   /** Needed only to hand a long file to a next invocation. */
   lambda?: LambdaClient;

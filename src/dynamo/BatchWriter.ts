@@ -1,59 +1,132 @@
-import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { InfrastructureError } from '../errors.ts';
-import type { StudentRecord } from '../types.ts';
 import {
-  canRetry,
+  BatchWriteItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+  type WriteRequest,
+} from '@aws-sdk/client-dynamodb';
+import { InfrastructureError } from '../errors.ts';
+import {
   DEFAULT_RETRY_BUDGET,
   fullJitterDelay,
+  isThrottling,
   isTransient,
   type RetryBudget,
   sleep,
 } from '../retry.ts';
+import type { StudentRecord } from '../types.ts';
+import { AdaptiveRate, type AdaptiveRateOptions } from './AdaptiveRate.ts';
 
 /** DynamoDB's limit for one BatchWriteItem call. */
 export const BATCH_SIZE = 25;
 
-type WriteRequest = { PutRequest: { Item: StudentRecord } };
+/** How long a batch may go without the table accepting a single item, by default. */
+export const DEFAULT_STALL_MS = 120_000;
+
+/** Waits are cut into steps this long, so a stall or a failure elsewhere is noticed in time. */
+const WAIT_STEP_MS = 250;
 
 export interface BatchWriterOptions {
   tableName: string;
-  /** BatchWriteItem calls kept in flight at once. */
+  /** BatchWriteItem calls in flight at most (WRITE_CONCURRENCY): a ceiling, not a target. */
   concurrency: number;
+  /** Give up when no item at all was accepted for this long (WRITE_STALL_MS). */
+  stallMs?: number;
+  /** Backoff for errors that are not throttling (5xx, dropped connections) and the deadline. */
   budget?: Partial<RetryBudget>;
+  /** Tuning of the rate controller (tests). */
+  rate?: Partial<AdaptiveRateOptions>;
 }
 
 export interface BatchWriterStats {
   /** Items DynamoDB accepted. */
   itemsWritten: number;
   batches: number;
-  /** Calls repeated for throttling or UnprocessedItems. */
+  /** BatchWriteItem calls made, repeats included. */
+  calls: number;
+  /** Calls that came back with UnprocessedItems or a throttling error. */
+  throttled: number;
+  /** Calls rejected whole by a throttling error. */
+  rejected: number;
+  /** Calls repeated for throttling, UnprocessedItems or a transient error. */
   retries: number;
 }
 
+/** The progress line's view of the writes since the previous sample. */
+export interface WriteSample {
+  /** Items the table accepted per second. */
+  writeRate: number;
+  /** Share of calls (0–1) answered with UnprocessedItems or a throttling error. */
+  throttledShare: number;
+  /** The pace the writer holds itself to (items/s); null while the table has not pushed back. */
+  rateLimit: number | null;
+}
+
 /**
- * Buffers items into 25-item BatchWriteItem calls and keeps several in flight. `put` returns a
- * promise only when the caller must wait (the window is full, or an earlier copy of the same key
- * is still in flight), so the hot path costs no microtask per row and the parser feels
+ * A record's values as DynamoDB attribute values, built directly (no generic marshalling): the
+ * schema's types decide them, strings S, integers and numbers N, booleans BOOL. A record of
+ * strings (the student schema) takes the first branch only.
+ */
+function toPutRequest(item: StudentRecord): WriteRequest {
+  const marshalled: Record<string, AttributeValue> = {};
+  for (const name in item) {
+    const value = item[name];
+    if (typeof value === 'string') marshalled[name] = { S: value };
+    else if (typeof value === 'number') marshalled[name] = { N: String(value) };
+    else if (typeof value === 'boolean') marshalled[name] = { BOOL: value };
+  }
+  return { PutRequest: { Item: marshalled } };
+}
+
+/**
+ * Buffers items into 25-item BatchWriteItem calls and keeps several in flight, at the pace the
+ * table accepts (AdaptiveRate: learned from throttling errors and UnprocessedItems). `put`
+ * returns a promise only when the caller must wait (the window is full, or an earlier copy of the
+ * same key is still in flight), so the hot path costs no microtask per row and the parser feels
  * backpressure instead of the file piling up in memory.
+ *
+ * A slow table is not a failure: a batch is retried for as long as the table accepts anything.
+ * The writer gives up on a non-retryable error, when no item at all was accepted for `stallMs`,
+ * or when the invocation is about to run out of time. The client should make one attempt per
+ * call (SDK `maxAttempts: 1`, see clients.ts), so every throttle reaches the controller instead of
+ * being retried blind inside the SDK.
  *
  * Within a file the last row for a key wins: a repeat replaces the buffered one, and a key that
  * is already in flight is held back until that batch lands, since DynamoDB rejects a batch with
  * repeated keys and two batches in flight may land in any order.
  */
 export class BatchWriter {
-  public readonly stats: BatchWriterStats = { itemsWritten: 0, batches: 0, retries: 0 };
+  public readonly stats: BatchWriterStats = {
+    itemsWritten: 0,
+    batches: 0,
+    calls: 0,
+    throttled: 0,
+    rejected: 0,
+    retries: 0,
+  };
+  public readonly rate: AdaptiveRate;
   private readonly budget: RetryBudget;
+  private readonly stallMs: number;
   private buffer = new Map<string, StudentRecord>();
   private readonly inFlightKeys = new Map<string, Promise<void>>();
   private readonly window = new Set<Promise<void>>();
   private readonly held = new Set<Promise<void>>();
   private failure: InfrastructureError | null = null;
+  /** Batches being sent; the stall clock starts when the first one of a busy spell starts. */
+  private active = 0;
+  private lastProgressAt = 0;
+  private sampled = { at: performance.now(), items: 0, calls: 0, throttled: 0 };
 
   public constructor(
-    private readonly client: DynamoDBDocumentClient,
+    private readonly client: DynamoDBClient,
     private readonly options: BatchWriterOptions,
   ) {
     this.budget = { ...DEFAULT_RETRY_BUDGET, ...options.budget };
+    this.stallMs = options.stallMs ?? DEFAULT_STALL_MS;
+    this.rate = new AdaptiveRate({
+      maxInFlight: options.concurrency,
+      itemsPerCall: BATCH_SIZE,
+      ...options.rate,
+    });
   }
 
   /** Queues one item under its exact table key. */
@@ -83,22 +156,38 @@ export class BatchWriter {
     return this.stats;
   }
 
+  /** The write rate and the share of calls throttled since the last sample (for the progress line). */
+  public sample(): WriteSample {
+    const now = performance.now();
+    const { at, items, calls, throttled } = this.sampled;
+    const made = this.stats.calls - calls;
+    const rate = this.rate.rate();
+    this.sampled = {
+      at: now,
+      items: this.stats.itemsWritten,
+      calls: this.stats.calls,
+      throttled: this.stats.throttled,
+    };
+    return {
+      writeRate: Math.round(((this.stats.itemsWritten - items) * 1000) / Math.max(1, now - at)),
+      throttledShare:
+        made > 0 ? Math.round((100 * (this.stats.throttled - throttled)) / made) / 100 : 0,
+      rateLimit: Number.isFinite(rate) ? Math.round(rate) : null,
+    };
+  }
+
   private async dispatch(): Promise<void> {
     const batch = this.buffer;
     this.buffer = new Map();
-    while (this.window.size >= this.options.concurrency) await Promise.race(this.window);
+    // The window follows the learned rate, so a deadline never waits long for it to drain.
+    while (this.window.size >= this.rate.inFlight()) await Promise.race(this.window);
     if (this.failure) throw this.failure;
-    const sent = this.send([...batch.values()]).then(
-      () => {
-        this.stats.itemsWritten += batch.size;
-      },
-      (error: unknown) => {
-        this.failure ??=
-          error instanceof InfrastructureError
-            ? error
-            : new InfrastructureError('BatchWriteItem failed', { cause: error });
-      },
-    );
+    const sent = this.send([...batch.values()]).catch((error: unknown) => {
+      this.failure ??=
+        error instanceof InfrastructureError
+          ? error
+          : new InfrastructureError('BatchWriteItem failed', { cause: error });
+    });
     const settled = sent.finally(() => {
       this.window.delete(settled);
       for (const key of batch.keys()) {
@@ -110,40 +199,92 @@ export class BatchWriter {
   }
 
   private async send(items: StudentRecord[]): Promise<void> {
+    if (this.active++ === 0) this.lastProgressAt = performance.now();
+    try {
+      await this.sendUntilAccepted(items.map(toPutRequest));
+    } finally {
+      this.active--;
+    }
+  }
+
+  private async sendUntilAccepted(first: WriteRequest[]): Promise<void> {
     const table = this.options.tableName;
-    let requests: WriteRequest[] = items.map((Item) => ({ PutRequest: { Item } }));
+    let requests = first;
+    let cause: unknown = null;
+    /** Errors in a row that are not throttling: those back off exponentially. */
+    let errors = 0;
     this.stats.batches++;
-    for (let attempt = 0; ; attempt++) {
-      let cause: unknown;
+    for (;;) {
+      // The pace may change while a call waits for its turn: ask again after each wait.
+      for (let turn = this.rate.reserve(requests.length); turn > 0; ) {
+        await this.wait(turn, requests.length, cause);
+        turn = this.rate.reserve(requests.length);
+      }
+      if (cause !== null) await this.wait(0, requests.length, cause);
+      const sentAt = performance.now();
+      this.stats.calls++;
       try {
         const out = await this.client.send(
-          new BatchWriteCommand({ RequestItems: { [table]: requests } }),
+          new BatchWriteItemCommand({ RequestItems: { [table]: requests } }),
         );
-        const unprocessed = (out.UnprocessedItems?.[table] ?? []) as WriteRequest[];
+        const unprocessed = out.UnprocessedItems?.[table] ?? [];
+        const accepted = requests.length - unprocessed.length;
+        this.rate.onOutcome({ sent: requests.length, accepted, sentAt });
+        this.stats.itemsWritten += accepted;
+        if (accepted > 0) this.lastProgressAt = performance.now();
         if (unprocessed.length === 0) return;
+        this.stats.throttled++;
         requests = unprocessed;
+        errors = 0;
         cause = new Error(`${unprocessed.length} UnprocessedItems`);
       } catch (error) {
         if (!isTransient(error)) {
           throw new InfrastructureError(
             `BatchWriteItem to ${table} failed: ${(error as Error).message}`,
-            {
-              cause: error,
-              transient: false,
-            },
+            { cause: error, transient: false },
           );
         }
         cause = error;
+        if (isThrottling(error)) {
+          this.stats.throttled++;
+          this.stats.rejected++;
+          this.rate.onOutcome({ sent: requests.length, accepted: 0, sentAt });
+        } else {
+          errors++;
+        }
       }
-      const delay = fullJitterDelay(attempt, this.budget);
-      if (!canRetry(attempt + 1, delay, this.budget)) {
+      this.stats.retries++;
+      if (errors > 0)
+        await this.wait(fullJitterDelay(errors - 1, this.budget), requests.length, cause);
+    }
+  }
+
+  /**
+   * Sleeps `ms` in short steps, giving up when another batch failed, when nothing was accepted
+   * for the stall limit, or (with something to retry) when the invocation runs out of time.
+   */
+  private async wait(ms: number, pending: number, cause: unknown): Promise<void> {
+    const table = this.options.tableName;
+    for (let left = ms; ; left -= WAIT_STEP_MS) {
+      if (this.failure) throw this.failure;
+      const stalled = performance.now() - this.lastProgressAt;
+      if (cause !== null && stalled >= this.stallMs) {
         throw new InfrastructureError(
-          `BatchWriteItem to ${table} still failing after ${attempt + 1} attempts (${requests.length} items not written): ${(cause as Error).message}`,
+          `BatchWriteItem to ${table}: the table accepted no item for ${(stalled / 1000).toFixed(1)} s (WRITE_STALL_MS is ${this.stallMs} ms); ${pending} items not written: ${(cause as Error).message}`,
           { cause },
         );
       }
-      this.stats.retries++;
-      await sleep(delay);
+      if (
+        (cause !== null || left > 0) &&
+        this.budget.remainingTimeMs() - Math.max(0, left) <= this.budget.safetyMarginMs
+      ) {
+        throw new InfrastructureError(
+          `BatchWriteItem to ${table}: out of time with ${pending} items not written${cause ? `: ${(cause as Error).message}` : ''}`,
+          { cause },
+        );
+      }
+      if (left <= 0) return;
+      await sleep(Math.max(1, Math.min(left, WAIT_STEP_MS, this.stallMs - stalled)));
     }
   }
 }

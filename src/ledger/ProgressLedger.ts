@@ -9,6 +9,7 @@ import type {
   RowProblem,
   StoredObject,
   UploadRef,
+  WriteTotals,
 } from '../types.ts';
 
 /**
@@ -34,6 +35,8 @@ export interface Checkpoint {
   reportParts: number[];
   firstErrors: RowProblem[];
   startedAt: number;
+  /** The writes of the parts so far (absent in checkpoints saved before it was kept). */
+  writes?: WriteTotals | undefined;
 }
 
 /** The exact object that was read, so later steps read and move that one and no other. */

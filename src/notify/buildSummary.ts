@@ -1,5 +1,5 @@
 import { delimiterName } from '../csv/detectDelimiter.ts';
-import type { CsvDescription, IngestResult } from '../types.ts';
+import type { CsvDescription, IngestResult, WriteSummary } from '../types.ts';
 import { escapeLine } from './escapeLine.ts';
 
 /** SNS: a Subject is ASCII, has no line breaks and is under 100 characters. */
@@ -17,6 +17,29 @@ function fileName(key: string): string {
   return key.slice(key.lastIndexOf('/') + 1);
 }
 
+/** Below this share of throttled calls the table did not set the pace: a stray throttle is noise. */
+const LIMITED_SHARE = 0.05;
+
+/** "4 min 10 s", "12 s", "1 h 5 min": a duration as a person says it. */
+export function spokenDuration(ms: number): string {
+  const seconds = Math.round(ms / 1000);
+  if (seconds < 60) return `${Math.max(seconds, ms > 0 ? 1 : 0)} s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes} min${seconds % 60 ? ` ${seconds % 60} s` : ''}`;
+  return `${Math.floor(minutes / 60)} h${minutes % 60 ? ` ${minutes % 60} min` : ''}`;
+}
+
+/** The e-mail's sentence when the table's throttling set the pace of the load, else null. */
+export function throttlingNote(
+  writes: WriteSummary | undefined,
+  durationMs: number,
+): string | null {
+  if (!writes || writes.calls === 0 || writes.throttled / writes.calls < LIMITED_SHARE) return null;
+  const share = Math.round((100 * writes.throttled) / writes.calls);
+  const rate = writes.rowsPerSecond >= 10 ? Math.round(writes.rowsPerSecond) : writes.rowsPerSecond;
+  return `DynamoDB throttled ${share}% of writes; the load took ${spokenDuration(durationMs)} at about ${rate} rows/s.`;
+}
+
 /** The machine-readable summary sent to SQS, Lambda and HTTP subscribers. */
 export function summaryJson(result: IngestResult): Record<string, unknown> {
   return {
@@ -29,6 +52,7 @@ export function summaryJson(result: IngestResult): Record<string, unknown> {
     ...(result.csv ? { csv: result.csv } : {}),
     errors: result.errors.slice(0, 10).map(({ line, field, error }) => ({ line, field, error })),
     durationMs: result.durationMs,
+    ...(result.writes ? { writes: result.writes } : {}),
   };
 }
 
@@ -104,6 +128,8 @@ export function summaryText(result: IngestResult): string {
   if (result.destination) lines.push(`The file is now at ${s3url(result.destination)}`);
   if (result.report) lines.push(`Every rejected row is listed in ${s3url(result.report)}`);
   lines.push(`Processed in ${(result.durationMs / 1000).toFixed(1)} s.`);
+  const throttling = throttlingNote(result.writes, result.durationMs);
+  if (throttling) lines.push(throttling);
   return lines.join('\n');
 }
 

@@ -2,6 +2,7 @@ import type { Config } from '../config.ts';
 import { isGzipKey } from '../csv/inflate.ts';
 import { BatchWriter } from '../dynamo/BatchWriter.ts';
 import { KeyTracker } from '../dynamo/KeyTracker.ts';
+import { addWrites, summariseWrites } from '../dynamo/writeTotals.ts';
 import { FileProblem } from '../errors.ts';
 import type { KeyOrder } from '../ledger/KeyOrder.ts';
 import type {
@@ -11,7 +12,7 @@ import type {
   ProgressLedger,
 } from '../ledger/ProgressLedger.ts';
 import { publishSummary } from '../notify/publishSummary.ts';
-import { logger } from '../observability.ts';
+import { logger, recordWrites } from '../observability.ts';
 import type { RetryBudget } from '../retry.ts';
 import { copyObject } from '../s3/copyObject.ts';
 import { deleteObject } from '../s3/deleteObject.ts';
@@ -28,6 +29,7 @@ import type {
   RowError,
   StoredObject,
   UploadRef,
+  WriteTotals,
 } from '../types.ts';
 import { invokeContinuation } from './continuation.ts';
 import { describeCsv } from './describeCsv.ts';
@@ -184,10 +186,13 @@ async function loadStep(
     // The header goes into the first piece that has lines, whichever part writes it.
     state.reportParts.length === 0,
   );
-  const writer = new BatchWriter(clients.ddb, {
+  const writer = new BatchWriter(clients.writes, {
     tableName: config.tableName,
     concurrency: config.writeConcurrency,
+    stallMs: config.writeStallMs,
     budget: { remainingTimeMs: context.remainingTimeMs, ...context.retryBudget },
+    // A later part starts at the pace the earlier one learned instead of finding it again.
+    rate: { initialRate: state.writes?.rate },
   });
   let seen = await loadKeySet(clients, config, upload, state.part);
   // A newer upload of this name that starts meanwhile stops this one at its next batch boundary.
@@ -231,6 +236,7 @@ async function loadStep(
       opened.body.destroy();
       return supersededBy(state.rows);
     }
+    const partStartedAt = Date.now();
     const loaded = await loadRows(opened.body, {
       writer: state.pass === 'write' ? writer : null,
       seen,
@@ -249,8 +255,11 @@ async function loadStep(
           pass: state.pass,
           ...progress,
           rowsWritten: writer.stats.itemsWritten,
+          ...writer.sample(),
         }),
     });
+    const writes = addWrites(state.writes, writer);
+    recordWrites(writer.stats, Date.now() - partStartedAt);
 
     if (loaded.stoppedAt && overtaken()) return supersededBy(loaded.rows);
     if (loaded.stoppedAt && lambda && config.functionName && ledger) {
@@ -277,6 +286,7 @@ async function loadStep(
         reportCount: state.reportCount + report.count,
         reportParts: wrote ? [...state.reportParts, state.part] : state.reportParts,
         firstErrors: [...state.firstErrors, ...report.first].slice(0, SUMMARY_ERRORS),
+        writes,
       };
       await saveKeySet(clients, config, upload, next.part, seen);
       await ledger.save(upload, {
@@ -321,7 +331,15 @@ async function loadStep(
       rows = { ...rows, written: 0 };
     }
     state = { ...state, layout: loaded.layout };
-    return finishLoading(upload, context, options, { state, report, rows, fileError, exact, size });
+    return finishLoading(upload, context, options, {
+      state,
+      report,
+      rows,
+      fileError,
+      exact,
+      size,
+      writes,
+    });
   }
 }
 
@@ -337,6 +355,7 @@ async function finishLoading(
     fileError: FileProblem | null;
     exact: UploadRef;
     size: number;
+    writes?: WriteTotals | undefined;
   },
 ): Promise<LoadedProgress> {
   const { clients, config, ledger } = context;
@@ -380,6 +399,8 @@ async function finishLoading(
     ...describeCsv(state.layout),
     durationMs: Date.now() - state.startedAt,
   };
+  const writes = summariseWrites(done.writes, rows.written, result.durationMs);
+  if (writes) result.writes = writes;
   return {
     stage: 'LOADED',
     result,

@@ -213,14 +213,13 @@ describe('Function: handler (batch operations, local stack)', () => {
     expect(await rowsFor('args')).toBe(0);
   });
 
-  it('answers TemporaryFailure for throttling past the retry budget, and the redrive loads the file', async () => {
-    // Prepare: a pipeline whose DynamoDB client throttles every BatchWriteItem (SDK middleware)
-    const config = loadConfig(stack.env);
+  it('answers TemporaryFailure when the table accepts nothing for WRITE_STALL_MS, and the redrive loads the file', async () => {
+    // Prepare: a pipeline whose write client throttles every BatchWriteItem (SDK middleware)
+    const config = loadConfig({ ...stack.env, WRITE_STALL_MS: '300' });
     const faulty = createClients(config);
     let throttled = 0;
-    faulty.ddb.middlewareStack.add(
+    faulty.writes.middlewareStack.add(
       (next, context) => async (args) => {
-        // The document client hands its BatchWriteCommand down as the low-level BatchWriteItemCommand.
         if (context.commandName !== 'BatchWriteItemCommand') return next(args);
         throttled++;
         throw Object.assign(
@@ -234,7 +233,7 @@ describe('Function: handler (batch operations, local stack)', () => {
       },
       { step: 'initialize', name: 'throttleEveryBatchWrite' },
     );
-    const budget = { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 2, safetyMarginMs: 0 };
+    const budget = { baseDelayMs: 1, maxDelayMs: 2, safetyMarginMs: 0 };
     const throttling = createHandler(
       createIngestOnce({ clients: faulty, config, retryBudget: budget }),
       config,
@@ -248,10 +247,10 @@ describe('Function: handler (batch operations, local stack)', () => {
     const redrive = await handler(event(), lambdaContext());
 
     // Assess
-    expect(throttled).toBe(3);
+    expect(throttled).toBeGreaterThanOrEqual(1);
     expect(first.results[0]?.resultCode).toBe('TemporaryFailure');
     expect(first.results[0]?.resultString).toMatch(
-      /^InfrastructureError: BatchWriteItem to students still failing after 3 attempts/,
+      /^InfrastructureError: BatchWriteItem to students: the table accepted no item for 0\.\d s \(WRITE_STALL_MS is 300 ms\)/,
     );
     expect(redrive.results[0]).toMatchObject({
       resultCode: 'Succeeded',
@@ -259,6 +258,7 @@ describe('Function: handler (batch operations, local stack)', () => {
     });
     expect(await rowsFor('throttled')).toBe(3);
     faulty.ddb.destroy();
+    faulty.writes.destroy();
   });
 });
 

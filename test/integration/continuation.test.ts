@@ -184,7 +184,7 @@ describe('Continuation: files longer than one invocation', () => {
 
     // Act: part 3 dies mid-way (its writes hang until the invocation times out)
     const dying = handlerWith({ CONTINUATION_MARGIN_MS: '0' }, (own) =>
-      crashAfterBatches(own.ddb, 40),
+      crashAfterBatches(own.writes, 40),
     );
     const crashed = await dying(structuredClone(third), lambdaContext(1_500)).then(
       () => 'finished',

@@ -36,13 +36,16 @@ afterAll(async () => {
 });
 
 /** A fresh pipeline (own clients, so faults injected into them stay in one test) behind the real middy handler. */
-function pipeline(budget: Partial<RetryBudget> = {}): {
+function pipeline(
+  budget: Partial<RetryBudget> = {},
+  env: Record<string, string> = {},
+): {
   clients: Clients;
   config: Config;
   handler: ReturnType<typeof createHandler>;
   ingest: IngestOnce;
 } {
-  const config = loadConfig(stack.env);
+  const config = loadConfig({ ...stack.env, ...env });
   const clients = createClients(config);
   const ingest = createIngestOnce({
     clients,
@@ -104,10 +107,10 @@ const copy = (event: S3Event): S3Event => structuredClone(event);
 
 describe('Faults: DynamoDB throttling and UnprocessedItems', () => {
   it('loads every row exactly once when 30% of calls throttle and 30% come back half unprocessed', async () => {
-    // Prepare: a 25-item batch can need ~5 halvings plus throttles, and which batch meets which
-    // fault depends on timing; a budget of 30 attempts makes running out (tested below) negligible.
-    const { clients, handler } = pipeline({ maxAttempts: 30 });
-    const counts = injectDynamoFaults(clients.ddb, {
+    // Prepare: a 25-item batch can need ~5 halvings plus throttles; the writer slows down and
+    // retries for as long as items are accepted.
+    const { clients, handler } = pipeline();
+    const counts = injectDynamoFaults(clients.writes, {
       throttleRate: 0.3,
       unprocessedRate: 0.3,
       seed: 7,
@@ -132,10 +135,14 @@ describe('Faults: DynamoDB throttling and UnprocessedItems', () => {
     });
   });
 
-  it('throws an infrastructure error once the retry budget is spent, keeps the file, and a redelivery finishes it', async () => {
+  it('throws an infrastructure error once the table accepted nothing for WRITE_STALL_MS, keeps the file, and a redelivery finishes it', async () => {
     // Prepare
-    const failing = pipeline({ maxAttempts: 3 });
-    injectDynamoFaults(failing.clients.ddb, { throttleRate: 1, unprocessedRate: 0, always: true });
+    const failing = pipeline({}, { WRITE_STALL_MS: '300' });
+    injectDynamoFaults(failing.clients.writes, {
+      throttleRate: 1,
+      unprocessedRate: 0,
+      always: true,
+    });
     const event = await upload('faults/budget.csv', csv('budget', 60));
 
     // Act
@@ -147,6 +154,9 @@ describe('Faults: DynamoDB throttling and UnprocessedItems', () => {
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(InfrastructureError);
+    expect((error as InfrastructureError).message).toMatch(
+      /accepted no item for [\d.]+ s \(WRITE_STALL_MS is 300 ms\)/,
+    );
     expect((error as InfrastructureError).cause).toMatchObject({
       name: 'ProvisionedThroughputExceededException',
     });
@@ -169,7 +179,7 @@ describe('Faults: a crash mid-file', () => {
   it('resumes after an invocation dies after 3 batches: all rows, one move, one summary, counts not doubled', async () => {
     // Prepare
     const dying = pipeline();
-    const crash = crashAfterBatches(dying.clients.ddb, 3);
+    const crash = crashAfterBatches(dying.clients.writes, 3);
     const event = await upload('faults/crash.csv', csv('crash', 400, 2));
 
     // Act: the first invocation hangs until it times out, like a Lambda that dies mid-file; its

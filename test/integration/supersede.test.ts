@@ -114,7 +114,7 @@ describe('Function: ingestObject (an older upload overtaken by a newer one of it
     const older = await upload(key, csv('overtaken', 5_000));
     const newer: UploadRef = { ...older, eTag: 'newer', sequencer: nextSequencer() };
     let batches = 0;
-    clients.ddb.middlewareStack.add(
+    clients.writes.middlewareStack.add(
       (next, context) => async (args) => {
         const out = await next(args);
         if (context.commandName === 'BatchWriteItemCommand' && ++batches === 2) {

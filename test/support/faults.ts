@@ -1,3 +1,4 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -21,6 +22,11 @@ export function serviceError(name: string, status: number, message = name): Erro
 }
 
 type Input = { RequestItems?: Record<string, unknown[]> };
+
+/** The write client (clients.writes) or a DocumentClient: both run BatchWriteItemCommand. */
+type DynamoClient = DynamoDBClient | DynamoDBDocumentClient;
+const stackOf = (client: DynamoClient) =>
+  client.middlewareStack as DynamoDBDocumentClient['middlewareStack'];
 type Output = { UnprocessedItems?: Record<string, unknown[]> };
 
 export interface DynamoFaultCounts {
@@ -35,12 +41,12 @@ export interface DynamoFaultCounts {
  * middleware before marshalling, so everything below it (HTTP, dynalite) is real.
  */
 export function injectDynamoFaults(
-  ddb: DynamoDBDocumentClient,
+  ddb: DynamoClient,
   options: { throttleRate: number; unprocessedRate: number; seed?: number; always?: boolean },
 ): DynamoFaultCounts {
   const random = seededRandom(options.seed ?? 42);
   const counts: DynamoFaultCounts = { calls: 0, throttled: 0, partial: 0 };
-  ddb.middlewareStack.add(
+  stackOf(ddb).add(
     (next, context) => async (args) => {
       if (context.commandName !== 'BatchWriteItemCommand') return next(args);
       counts.calls++;
@@ -85,7 +91,7 @@ export function injectDynamoFaults(
  * as a timed-out or out-of-memory Lambda never answers. `hung` counts the calls it swallowed.
  */
 export function crashAfterBatches(
-  ddb: DynamoDBDocumentClient,
+  ddb: DynamoClient,
   batches: number,
 ): { hung: number; release: () => void } {
   let seen = 0;
@@ -96,7 +102,7 @@ export function crashAfterBatches(
       active = false;
     },
   };
-  ddb.middlewareStack.add(
+  stackOf(ddb).add(
     (next, context) => async (args) => {
       if (active && context.commandName === 'BatchWriteItemCommand' && ++seen > batches) {
         state.hung++;

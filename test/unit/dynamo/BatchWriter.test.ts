@@ -1,9 +1,10 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
-  BatchWriteCommand,
-  type BatchWriteCommandInput,
-  DynamoDBDocumentClient,
-} from '@aws-sdk/lib-dynamodb';
+  type AttributeValue,
+  BatchWriteItemCommand,
+  type BatchWriteItemCommandInput,
+  DynamoDBClient,
+  type WriteRequest,
+} from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -15,15 +16,19 @@ import { InfrastructureError } from '../../../src/errors.ts';
 import type { StudentRecord } from '../../../src/types.ts';
 
 const TABLE = 'students';
-const ddbMock = mockClient(DynamoDBDocumentClient);
-const client = DynamoDBDocumentClient.from(
-  new DynamoDBClient({
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  }),
-);
+const client = new DynamoDBClient({
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+});
+const ddbMock = mockClient(client);
+const BatchWriteCommand = BatchWriteItemCommand;
+type BatchWriteCommandInput = BatchWriteItemCommandInput;
 
-type Put = { PutRequest: { Item: StudentRecord } };
+const marshalled = (item: StudentRecord): Record<string, AttributeValue> =>
+  Object.fromEntries(Object.entries(item).map(([name, value]) => [name, { S: String(value) }]));
+const unmarshalled = (item: Record<string, AttributeValue> | undefined): StudentRecord =>
+  Object.fromEntries(Object.entries(item ?? {}).map(([name, value]) => [name, value.S ?? '']));
+const putOf = (item: StudentRecord): WriteRequest => ({ PutRequest: { Item: marshalled(item) } });
 
 const record = (i: number, course = 'Maths', first = 'Jack'): StudentRecord => ({
   student_id: `A${String(i).padStart(5, '0')}`,
@@ -38,7 +43,7 @@ const writer = (options: Partial<BatchWriterOptions> = {}): BatchWriter =>
     tableName: TABLE,
     concurrency: 4,
     // Fast retries: the delays themselves are tested in retry.test.ts.
-    budget: { baseDelayMs: 1, maxDelayMs: 2, maxAttempts: 5 },
+    budget: { baseDelayMs: 1, maxDelayMs: 2 },
     ...options,
   });
 
@@ -51,7 +56,7 @@ async function putAll(target: BatchWriter, items: StudentRecord[]): Promise<void
 }
 
 const sentItems = (input: BatchWriteCommandInput): StudentRecord[] =>
-  ((input.RequestItems?.[TABLE] ?? []) as Put[]).map((request) => request.PutRequest.Item);
+  (input.RequestItems?.[TABLE] ?? []).map((request) => unmarshalled(request.PutRequest?.Item));
 
 const calls = (): StudentRecord[][] =>
   ddbMock.commandCalls(BatchWriteCommand).map((call) => sentItems(call.args[0].input));
@@ -108,9 +113,16 @@ describe('Class: BatchWriter', () => {
       expect(calls().map((batch) => batch.length)).toEqual([25, 25, 10]);
       expect(calls().flat()).toEqual(items);
       expect(ddbMock.commandCalls(BatchWriteCommand)[0]?.args[0].input).toEqual({
-        RequestItems: { [TABLE]: items.slice(0, 25).map((Item) => ({ PutRequest: { Item } })) },
+        RequestItems: { [TABLE]: items.slice(0, 25).map(putOf) },
       });
-      expect(stats).toEqual({ itemsWritten: 60, batches: 3, retries: 0 });
+      expect(stats).toEqual({
+        itemsWritten: 60,
+        batches: 3,
+        calls: 3,
+        throttled: 0,
+        rejected: 0,
+        retries: 0,
+      });
     });
 
     it('sends nothing for nothing', async () => {
@@ -145,7 +157,7 @@ describe('Class: BatchWriter', () => {
       // Assess
       expect(most).toBe(3);
       expect(inFlight).toBe(0);
-      expect(stats).toEqual({ itemsWritten: 300, batches: 12, retries: 0 });
+      expect(stats).toMatchObject({ itemsWritten: 300, batches: 12, retries: 0 });
     });
 
     it('makes the caller wait while the window is full (backpressure)', async () => {
@@ -262,7 +274,7 @@ describe('Class: BatchWriter', () => {
     it('retries UnprocessedItems, only those, until none are left', async () => {
       // Prepare
       const items = Array.from({ length: 25 }, (_, i) => record(i));
-      const requests = items.map((Item) => ({ PutRequest: { Item } }));
+      const requests = items.map(putOf);
       ddbMock
         .on(BatchWriteCommand)
         .resolvesOnce({ UnprocessedItems: { [TABLE]: requests.slice(15) } })
@@ -276,17 +288,24 @@ describe('Class: BatchWriter', () => {
 
       // Assess
       expect(calls()).toEqual([items, items.slice(15), items.slice(22)]);
-      expect(stats).toEqual({ itemsWritten: 25, batches: 1, retries: 2 });
+      expect(stats).toEqual({
+        itemsWritten: 25,
+        batches: 1,
+        calls: 3,
+        throttled: 2,
+        rejected: 0,
+        retries: 2,
+      });
     });
 
-    it('retries throttling (ProvisionedThroughputExceededException)', async () => {
+    it('retries throttling (ProvisionedThroughputExceededException, ThrottlingException)', async () => {
       // Prepare
       ddbMock
         .on(BatchWriteCommand)
         .rejectsOnce(serviceError('ProvisionedThroughputExceededException', 400))
         .rejectsOnce(serviceError('ThrottlingException', 400))
         .resolves({});
-      const target = writer();
+      const target = writer({ rate: { minRate: 1_000 } });
 
       // Act
       await putAll(target, [record(1), record(2)]);
@@ -298,24 +317,75 @@ describe('Class: BatchWriter', () => {
         [record(1), record(2)],
         [record(1), record(2)],
       ]);
-      expect(stats).toEqual({ itemsWritten: 2, batches: 1, retries: 2 });
+      expect(stats).toMatchObject({ itemsWritten: 2, calls: 3, throttled: 2, rejected: 2 });
     });
 
-    it('throws a transient InfrastructureError with the cause once the attempts are spent', async () => {
+    it('slows down when the table pushes back: later calls wait for the learned rate', async () => {
+      // Prepare: every call gets only 5 of its items accepted
+      ddbMock.on(BatchWriteCommand).callsFake(async (input: BatchWriteCommandInput) => {
+        const requests = input.RequestItems?.[TABLE] ?? [];
+        return { UnprocessedItems: requests.length > 5 ? { [TABLE]: requests.slice(5) } : {} };
+      });
+      const target = writer({ concurrency: 4 });
+      const started = performance.now();
+
+      // Act
+      await putAll(
+        target,
+        Array.from({ length: 100 }, (_, i) => record(i)),
+      );
+      await target.flush();
+
+      // Assess: unlimited at first, then paced below what the table accepted
+      expect(target.rate.decreases).toBeGreaterThan(0);
+      expect(Number.isFinite(target.rate.rate())).toBe(true);
+      expect(new Set(calls().flat().map(keyOf)).size).toBe(100);
+      expect(performance.now() - started).toBeGreaterThan(50);
+    });
+
+    it('never gives up on a table that accepts items, however slowly (no attempt limit)', async () => {
+      // Prepare: one item per call is accepted, for 60 calls
+      ddbMock.on(BatchWriteCommand).callsFake(async (input: BatchWriteCommandInput) => {
+        const requests = input.RequestItems?.[TABLE] ?? [];
+        return { UnprocessedItems: { [TABLE]: requests.slice(1) } };
+      });
+      const target = writer({
+        concurrency: 1,
+        stallMs: 200,
+        rate: { minRate: 10_000, cubicC: 1e9 },
+      });
+
+      // Act
+      await putAll(
+        target,
+        Array.from({ length: 60 }, (_, i) => record(i)),
+      );
+      const stats = await target.flush();
+
+      // Assess
+      expect(stats).toMatchObject({ itemsWritten: 60, calls: 60 });
+    });
+
+    it('gives up once the table accepted no item for the stall limit, naming it and the cause', async () => {
       // Prepare
       const throttled = serviceError('ProvisionedThroughputExceededException', 400);
       ddbMock.on(BatchWriteCommand).rejects(throttled);
-      const target = writer({ budget: { baseDelayMs: 1, maxDelayMs: 1, maxAttempts: 3 } });
+      const target = writer({ stallMs: 300 });
       await putAll(target, [record(1)]);
+      const started = performance.now();
 
       // Act
       const error = await failureOf(target.flush());
 
       // Assess
-      expect(calls()).toHaveLength(3);
+      const waited = performance.now() - started;
+      expect(waited).toBeGreaterThanOrEqual(290);
+      expect(waited).toBeLessThan(2_000);
       expect(error.transient).toBe(true);
       expect(error.cause).toBe(throttled);
-      expect(error.message).toContain('still failing after 3 attempts (1 items not written)');
+      expect(error.message).toMatch(
+        /^BatchWriteItem to students: the table accepted no item for 0\.\d s \(WRITE_STALL_MS is 300 ms\); 1 items not written: /,
+      );
     });
 
     it('gives up on UnprocessedItems that never go away, naming them as the cause', async () => {
@@ -323,23 +393,41 @@ describe('Class: BatchWriter', () => {
       ddbMock.on(BatchWriteCommand).callsFake(async (input: BatchWriteCommandInput) => ({
         UnprocessedItems: input.RequestItems,
       }));
-      const target = writer({ budget: { baseDelayMs: 1, maxDelayMs: 1, maxAttempts: 4 } });
+      const target = writer({ stallMs: 200 });
       await putAll(target, [record(1), record(2), record(3)]);
 
       // Act
       const error = await failureOf(target.flush());
 
       // Assess
-      expect(calls()).toHaveLength(4);
+      expect(calls().length).toBeGreaterThan(1);
       expect(error.transient).toBe(true);
       expect((error.cause as Error).message).toBe('3 UnprocessedItems');
+    });
+
+    it('backs off exponentially on errors that are not throttling, without slowing the rate', async () => {
+      // Prepare
+      ddbMock
+        .on(BatchWriteCommand)
+        .rejectsOnce(serviceError('InternalServerError', 500))
+        .rejectsOnce(serviceError('InternalServerError', 500))
+        .resolves({});
+      const target = writer();
+      await putAll(target, [record(1)]);
+
+      // Act
+      const stats = await target.flush();
+
+      // Assess
+      expect(stats).toMatchObject({ itemsWritten: 1, calls: 3, throttled: 0, retries: 2 });
+      expect(target.rate.decreases).toBe(0);
     });
 
     it('stops retrying when the invocation has too little time left', async () => {
       // Prepare
       ddbMock.on(BatchWriteCommand).rejects(serviceError('ThrottlingException', 400));
       const target = writer({
-        budget: { maxAttempts: 10, remainingTimeMs: () => 5_000, safetyMarginMs: 10_000 },
+        budget: { remainingTimeMs: () => 5_000, safetyMarginMs: 10_000 },
       });
       await putAll(target, [record(1)]);
 
@@ -348,7 +436,9 @@ describe('Class: BatchWriter', () => {
 
       // Assess
       expect(calls()).toHaveLength(1);
-      expect(error.message).toContain('after 1 attempts');
+      expect(error.message).toBe(
+        'BatchWriteItem to students: out of time with 1 items not written: ThrottlingException message',
+      );
     });
 
     it('does not retry a non-retryable error: InfrastructureError with transient=false', async () => {
@@ -380,6 +470,31 @@ describe('Class: BatchWriter', () => {
 
       // Act & Assess
       expect(() => target.put(keyOf(record(99)), record(99))).toThrow(failure);
+    });
+  });
+
+  describe('Method: sample', () => {
+    it('reports the write rate, the share of calls throttled and the learned pace since the last sample', async () => {
+      // Prepare: the first call comes back with 20 of 25 items unprocessed, the rest go through
+      const items = Array.from({ length: 25 }, (_, i) => record(i));
+      ddbMock
+        .on(BatchWriteCommand)
+        .resolvesOnce({ UnprocessedItems: { [TABLE]: items.slice(5).map(putOf) } })
+        .resolves({});
+      const target = writer({ rate: { minRate: 10_000 } });
+      target.sample();
+
+      // Act
+      await putAll(target, items);
+      await target.flush();
+      const first = target.sample();
+      const second = target.sample();
+
+      // Assess
+      expect(first.throttledShare).toBe(0.5);
+      expect(first.writeRate).toBeGreaterThan(0);
+      expect(first.rateLimit).toBeGreaterThanOrEqual(10_000);
+      expect(second).toMatchObject({ throttledShare: 0, writeRate: 0 });
     });
   });
 });

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
   buildSummary,
+  spokenDuration,
   subjectFor,
   summaryJson,
   summaryText,
+  throttlingNote,
 } from '../../../src/notify/buildSummary.ts';
 import type { IngestResult, RowError } from '../../../src/types.ts';
 
@@ -283,5 +285,57 @@ describe('Function: buildSummary (versions and superseded uploads)', () => {
     expect(text).toContain(
       'Every rejected row is listed in s3://errors/a.errors.csv (version rep-1)',
     );
+  });
+});
+
+describe('Function: throttlingNote (a table that set the pace)', () => {
+  const throttled = (): IngestResult =>
+    result({
+      rows: { total: 1_500, written: 1_500, rejected: 0, duplicates: 0 },
+      durationMs: 250_000,
+      writes: { calls: 200, throttled: 82, rejected: 9, rowsPerSecond: 6 },
+    });
+
+  it('says in plain words that DynamoDB throttled the load, how long it took and how fast', () => {
+    // Act
+    const text = summaryText(throttled());
+
+    // Assess
+    expect(text).toContain(
+      'DynamoDB throttled 41% of writes; the load took 4 min 10 s at about 6 rows/s.',
+    );
+    expect(throttlingNote(throttled().writes, 250_000)).toBe(
+      'DynamoDB throttled 41% of writes; the load took 4 min 10 s at about 6 rows/s.',
+    );
+  });
+
+  it('says nothing when the table did not limit the load (a stray throttle is noise)', () => {
+    // Act
+    const text = summaryText(
+      result({ writes: { calls: 100, throttled: 2, rejected: 0, rowsPerSecond: 900 } }),
+    );
+
+    // Assess
+    expect(text).not.toContain('throttled');
+    expect(summaryText(result())).not.toContain('throttled');
+  });
+
+  it('adds the writes {calls, throttled, rejected, rowsPerSecond} to the JSON summary', () => {
+    // Act
+    const json = JSON.parse(parts(throttled()).sqs ?? '');
+
+    // Assess
+    expect(json.writes).toEqual({ calls: 200, throttled: 82, rejected: 9, rowsPerSecond: 6 });
+  });
+
+  it.each([
+    [400, '1 s'],
+    [12_300, '12 s'],
+    [60_000, '1 min'],
+    [250_000, '4 min 10 s'],
+    [3_900_000, '1 h 5 min'],
+  ])('speaks %i ms as "%s"', (ms, spoken) => {
+    // Act & Assess
+    expect(spokenDuration(ms)).toBe(spoken);
   });
 });
