@@ -68,7 +68,7 @@ describe('A duplicate delivery while the same upload is in progress', () => {
   it('ends quietly in the S3 event handler, and the original attempt still finishes the file', async () => {
     // Prepare: the original delivery hangs in its writes until its invocation times out.
     const event = await upload('dupes/in-progress.csv', taggedCsv(300, 'dup'));
-    const stuck = createHandler(ingestWith((own) => crashAfterBatches(own.ddb, 0)).ingest);
+    const stuck = createHandler(ingestWith((own) => crashAfterBatches(own.writes, 0)).ingest);
     const healthy = createHandler(ingestWith().ingest);
     const lockEnds = Date.now() + 2_000;
     const original = settle(stuck(structuredClone(event), lambdaContext(2_000)));
@@ -107,7 +107,7 @@ describe('A duplicate delivery while the same upload is in progress', () => {
     await healthy(structuredClone(event), rowBudget(2));
     const [part1] = continuationsSince(stack.lambda, seen);
     if (!part1) throw new Error('expected a continuation');
-    const stuck = createHandler(ingestWith((own) => crashAfterBatches(own.ddb, 0)).ingest);
+    const stuck = createHandler(ingestWith((own) => crashAfterBatches(own.writes, 0)).ingest);
     const original = settle(stuck(structuredClone(part1), lambdaContext(2_000)));
     await pause(500);
 

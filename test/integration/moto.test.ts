@@ -144,6 +144,8 @@ const SUMMARY_KEYS = [
   'fileError',
   'errors',
   'durationMs',
+  'csv',
+  'writes',
 ];
 
 let moto: Moto | undefined;
