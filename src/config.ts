@@ -1,6 +1,10 @@
+import { SOURCE_ENCODINGS, type SourceEncoding } from './csv/encodings.ts';
 import { ConfigError } from './errors.ts';
 
 export type ErrorPolicy = 'skip' | 'strict';
+
+/** What to do with a header column the schema does not name: leave it out, or reject the file. */
+export type UnknownColumnsPolicy = 'ignore' | 'reject';
 
 export interface Config {
   tableName: string;
@@ -17,6 +21,9 @@ export interface Config {
   /** A write gives up when the table accepted no item at all for this long. */
   writeStallMs: number;
   errorPolicy: ErrorPolicy;
+  unknownColumns: UnknownColumnsPolicy;
+  /** What a file without a byte order mark is read as (`auto`: UTF-8, else Windows-1252). */
+  sourceEncoding: SourceEncoding;
   /** Rejected/total rate that fails a file, checked once MIN_ROWS_FOR_ERROR_RATE rows were read. */
   maxErrorRate: number;
   /** Objects larger than this are moved with multipart copy (S3 CopyObject stops at 5 GB). */
@@ -25,6 +32,8 @@ export interface Config {
   continuationMarginMs: number;
   /** How often a long file logs its progress. */
   progressIntervalMs: number;
+  /** A long file that needs more invocations than this ends as FAILED (a guard against a loop). */
+  maxParts: number;
   /** This function's name (set by Lambda): long files continue in it; none means no continuation. */
   functionName: string | undefined;
 }
@@ -33,10 +42,14 @@ export const DEFAULTS = {
   writeConcurrency: 16,
   writeStallMs: 120_000,
   errorPolicy: 'skip' as ErrorPolicy,
+  unknownColumns: 'ignore' as UnknownColumnsPolicy,
+  sourceEncoding: 'utf-8' as SourceEncoding,
   maxErrorRate: 0.5,
   multipartCopyThresholdBytes: 5 * 1024 ** 3,
   continuationMarginMs: 60_000,
   progressIntervalMs: 10_000,
+  // 500 parts of 15 minutes are 5 days: within the week after which _ingest/ work expires.
+  maxParts: 500,
 };
 
 type Env = Record<string, string | undefined>;
@@ -58,6 +71,16 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
   if (/^(true|1|yes)$/i.test(value)) return true;
   if (/^(false|0|no)$/i.test(value)) return false;
   throw new ConfigError(`${name} must be true or false, got "${value}"`);
+}
+
+function oneOf<T extends string>(env: Env, name: string, values: readonly T[], fallback: T): T {
+  const value = optional(env, name) ?? fallback;
+  if (!(values as readonly string[]).includes(value)) {
+    throw new ConfigError(
+      `${name} must be ${values.map((v) => `"${v}"`).join(' or ')}, got "${value}"`,
+    );
+  }
+  return value as T;
 }
 
 function number(env: Env, name: string, fallback: number, min: number, max: number): number {
@@ -92,6 +115,8 @@ export function loadConfig(env: Env = process.env): Config {
     ),
     writeStallMs: number(env, 'WRITE_STALL_MS', DEFAULTS.writeStallMs, 100, 3_600_000),
     errorPolicy: policy,
+    unknownColumns: oneOf(env, 'UNKNOWN_COLUMNS', ['ignore', 'reject'], DEFAULTS.unknownColumns),
+    sourceEncoding: oneOf(env, 'SOURCE_ENCODING', SOURCE_ENCODINGS, DEFAULTS.sourceEncoding),
     maxErrorRate: number(env, 'MAX_ERROR_RATE', DEFAULTS.maxErrorRate, 0, 1),
     multipartCopyThresholdBytes: number(
       env,
@@ -114,6 +139,7 @@ export function loadConfig(env: Env = process.env): Config {
       100,
       3_600_000,
     ),
+    maxParts: Math.floor(number(env, 'MAX_PARTS', DEFAULTS.maxParts, 1, 1_000_000)),
     functionName: optional(env, 'AWS_LAMBDA_FUNCTION_NAME'),
   };
   // A file moved into the bucket it came from would trigger the function again, forever.

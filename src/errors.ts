@@ -9,10 +9,13 @@ export type FileErrorCode =
   | 'INVALID_UTF8'
   | 'WINDOWS_1252'
   | 'MALFORMED_CSV'
+  | 'INVALID_GZIP'
   | 'RECORD_TOO_LARGE'
   | 'TOO_MANY_COLUMNS'
   | 'ERROR_RATE_EXCEEDED'
-  | 'STRICT_POLICY_VIOLATION';
+  | 'STRICT_POLICY_VIOLATION'
+  | 'TOO_MANY_PARTS'
+  | 'NO_PROGRESS';
 
 /** Codes attached to a single rejected row. */
 export type RowErrorCode = 'SCHEMA' | 'FIELD_COUNT';
@@ -40,12 +43,20 @@ export class ConfigError extends IngestError {
 export class FileProblem extends IngestError {
   public readonly code: FileErrorCode;
   public readonly line: number | undefined;
+  /** What the rejected-rows report shows for it (e.g. the first row); never in the message. */
+  public readonly value: string;
 
-  public constructor(code: FileErrorCode, message: string, line?: number, options?: ErrorOptions) {
+  public constructor(
+    code: FileErrorCode,
+    message: string,
+    line?: number,
+    options?: ErrorOptions & { value?: string },
+  ) {
     super(message, options);
     this.name = 'FileProblem';
     this.code = code;
     this.line = line;
+    this.value = options?.value ?? '';
   }
 }
 

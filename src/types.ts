@@ -5,8 +5,42 @@ import type { SNSClient } from '@aws-sdk/client-sns';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { FileErrorCode, RowErrorCode } from './errors.ts';
 
-/** A student enrolment as stored in the table: every column is a string. */
-export type StudentRecord = Record<string, string>;
+/** A record as stored in the table: each column typed as the schema says (S, N or BOOL). */
+export type StudentRecord = Record<string, string | number | boolean>;
+
+/** How one file's records map to the schema's columns: decided from its first row, kept for its continuations. */
+export interface FileLayout {
+  /** `data`: no header, the first row is a record in the schema's column order. */
+  kind: 'header' | 'data';
+  /** For each schema column, the index of the field that holds it. */
+  mapping: number[];
+  /** Fields a record has: the header's width, Excel's empty trailing cells included. */
+  width: number;
+  /** Fields a record needs: the header's empty trailing cells (Excel leftovers) may be left out. */
+  needed: number;
+  /** The field separator, decided from the first line (see detectDelimiter). */
+  delimiter: string;
+  /**
+   * How the bytes are read: a byte order mark, else SOURCE_ENCODING. `auto`: not decided yet
+   * (nothing but ASCII so far); it becomes `utf-8` or `windows-1252` once the bytes tell.
+   */
+  encoding: 'utf-8' | 'utf-16le' | 'utf-16be' | 'windows-1252' | 'auto';
+  /** Header names of the columns outside the schema, never written (bounded: see resolveHeader). */
+  notLoaded: string[];
+  /** How many columns were not loaded (`notLoaded` names at most the first few). */
+  notLoadedCount: number;
+}
+
+/** What the summary says about how a file was read. */
+export interface CsvDescription {
+  /** The field separator, when it was not a comma. */
+  separator?: string;
+  /** How the file was decoded, when it was not UTF-8: `UTF-16 LE`, `UTF-16 BE`, `Windows-1252`. */
+  encoding?: string;
+  /** Header names of the columns left out (at most 10, each bounded), and how many there were. */
+  columnsNotLoaded?: string[];
+  columnsNotLoadedCount?: number;
+}
 
 /** One S3 object version to ingest: the unit of work and of idempotency. */
 export interface UploadRef {
@@ -30,6 +64,9 @@ export interface RowError {
   error: string;
   code: RowErrorCode | FileErrorCode;
 }
+
+/** A rejected row as named outside the private report: line, field and reason, never the value. */
+export type RowProblem = Omit<RowError, 'value'>;
 
 /** SUPERSEDED: a newer upload of the same name had started; this one's rows were not (all) loaded. */
 export type IngestStatus = 'SUCCEEDED' | 'PARTIAL' | 'FAILED' | 'SUPERSEDED';
@@ -83,10 +120,12 @@ export interface IngestResult {
   destination: StoredObject | null;
   report: StoredObject | null;
   rows: RowCounts;
-  /** The first few problems (the report holds them all). */
-  errors: RowError[];
+  /** The first few problems (the report holds them all, with their values). */
+  errors: RowProblem[];
   /** Set when the file itself was rejected. */
   fileError: { code: FileErrorCode; message: string } | null;
+  /** How the file was read, when it was not a plain comma-separated UTF-8 file of schema columns. */
+  csv?: CsvDescription;
   durationMs: number;
   /** How the writes went; absent when nothing was written. */
   writes?: WriteSummary | undefined;

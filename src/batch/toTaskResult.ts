@@ -33,10 +33,13 @@ function fromOutcome(outcome: IngestOutcome): [BatchResultCode, string] {
     return ['PermanentFailure', `${outcome.reason}: ${outcome.detail}${again}`];
   }
   if (outcome.kind === 'continued') {
-    // The file is still loading in follow-up invocations; its summary tells how it ended.
+    // Still loading in follow-up invocations, so not succeeded (it may yet fail: a bad line
+    // further down, the strict policy, the error rate). TemporaryFailure makes S3 Batch
+    // Operations ask again later, and then the task gets the file's final result. If S3 stops
+    // asking first, the completion report lists the task as failed with this text.
     return [
-      'Succeeded',
-      `CONTINUED: ${outcome.rows.total} rows read so far; part ${outcome.part} goes on from byte ${outcome.offset} in a new invocation${again}`,
+      'TemporaryFailure',
+      `CONTINUED: not finished yet: ${outcome.rows.total} rows read so far, part ${outcome.part} goes on from byte ${outcome.offset} in a new invocation; the file's summary tells how it ends`,
     ];
   }
   const { status, rows, report, destination, fileError } = outcome.result;

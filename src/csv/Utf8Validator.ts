@@ -6,6 +6,17 @@ import { FileProblem } from '../errors.ts';
 // € “ ” ‘ ’ – — into control characters; 0x80–0x9F need their own table ('' = unassigned).
 const WINDOWS_1252_C1 = [...'€_‚ƒ„…†‡ˆ‰Š‹Œ_Ž__‘’“”•–—˜™š›œ_žŸ'].map((c) => (c === '_' ? '' : c));
 
+/** A field read as Latin-1 (one char per byte), with Windows-1252's own 0x80–0x9F glyphs put in. */
+export function fromWindows1252(field: string): string {
+  if (!/[\x80-\x9f]/.test(field)) return field;
+  let out = '';
+  for (const char of field) {
+    const code = char.charCodeAt(0);
+    out += code >= 0x80 && code <= 0x9f ? WINDOWS_1252_C1[code - 0x80] || char : char;
+  }
+  return out;
+}
+
 function windows1252Glyph(byte: number): string {
   return byte >= 0x80 && byte <= 0x9f
     ? (WINDOWS_1252_C1[byte - 0x80] ?? '')
@@ -56,12 +67,38 @@ export class Utf8Validator extends Transform {
   private offset = 0;
   private newlines = 0;
   private sawMultibyte = false;
+  private fellBack = false;
 
-  /** A continuation starts mid-file: at this byte offset, on this line. */
-  public constructor(startOffset = 0, startLine = 1) {
+  /**
+   * A continuation starts mid-file: at this byte offset, on this line. With
+   * `fallBackToWindows1252` (SOURCE_ENCODING=auto) a file that is not UTF-8, and had nothing but
+   * ASCII before its first bad byte, is passed on whole to be read as Windows-1252 instead.
+   */
+  public constructor(
+    startOffset = 0,
+    startLine = 1,
+    private readonly fallBackToWindows1252 = false,
+  ) {
     super();
     this.offset = startOffset;
     this.newlines = startLine - 1;
+  }
+
+  /** True once the file turned out not to be UTF-8 and is being read as Windows-1252. */
+  public get readAsWindows1252(): boolean {
+    return this.fellBack;
+  }
+
+  /** True once a valid multi-byte UTF-8 sequence was seen: the file is UTF-8. */
+  public get sawUtf8(): boolean {
+    return this.sawMultibyte;
+  }
+
+  /** Only ASCII before `index`, and none of it UTF-8: the whole file can be Windows-1252. */
+  private canFallBack(bytes: Buffer, index: number): boolean {
+    if (!this.fallBackToWindows1252 || this.sawMultibyte) return false;
+    for (let i = 0; i < index; i++) if ((bytes[i] ?? 0) >= 0x80) return false;
+    return true;
   }
 
   public override _transform(
@@ -69,6 +106,10 @@ export class Utf8Validator extends Transform {
     _encoding: BufferEncoding,
     callback: TransformCallback,
   ): void {
+    if (this.fellBack) {
+      callback(null, chunk);
+      return;
+    }
     let bytes = this.carry ? Buffer.concat([this.carry, chunk]) : chunk;
     // Checked while nothing has passed yet: a first chunk of one byte is carried, not passed.
     if (this.offset === 0) {
@@ -82,7 +123,15 @@ export class Utf8Validator extends Transform {
     this.carry = tail > 0 ? Buffer.from(bytes.subarray(bytes.length - tail)) : null;
     bytes = tail > 0 ? bytes.subarray(0, bytes.length - tail) : bytes;
     if (!isUtf8(bytes)) {
-      callback(this.problemAt(bytes, firstInvalidByte(bytes)));
+      const index = firstInvalidByte(bytes);
+      if (this.canFallBack(bytes, index)) {
+        this.fellBack = true;
+        const whole = this.carry ? Buffer.concat([bytes, this.carry]) : bytes;
+        this.carry = null;
+        callback(null, whole);
+        return;
+      }
+      callback(this.problemAt(bytes, index));
       return;
     }
     this.account(bytes, bytes.length);
@@ -90,6 +139,11 @@ export class Utf8Validator extends Transform {
   }
 
   public override _flush(callback: TransformCallback): void {
+    if (this.carry && this.canFallBack(this.carry, 0)) {
+      this.fellBack = true;
+      callback(null, this.carry);
+      return;
+    }
     callback(this.carry ? this.problemAt(this.carry, 0) : null);
   }
 

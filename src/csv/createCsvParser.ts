@@ -19,6 +19,12 @@ export interface CsvParserOptions {
   startOffset?: number;
   /** Line number of the first byte fed to the parser. */
   startLine?: number;
+  /** The field separator (see detectDelimiter); a comma when not given. */
+  delimiter?: string;
+  /** How csv-parse turns bytes into text: `latin1` keeps one character per byte for `recode`. */
+  encoding?: 'utf8' | 'utf16le' | 'latin1';
+  /** Applied to every field of a record read as `latin1` (Windows-1252, or undecided). */
+  recode?: ((field: string) => string) | undefined;
 }
 
 function countNewlines(fields: string[]): number {
@@ -47,6 +53,7 @@ class RowParser extends Parser {
     options: Options,
     private readonly startOffset: number,
     startLine: number,
+    private readonly recode?: ((field: string) => string) | undefined,
   ) {
     super(options);
     this.nextLine = startLine;
@@ -55,6 +62,8 @@ class RowParser extends Parser {
   public override push(record: unknown, encoding?: BufferEncoding): boolean {
     if (record === null) return super.push(record, encoding);
     const fields = record as string[];
+    if (this.recode)
+      for (let i = 0; i < fields.length; i++) fields[i] = this.recode(fields[i] ?? '');
     // csv-parse counts a CRLF inside quotes as two lines; counting ourselves stays exact.
     const line = this.nextRecordLine();
     this.emptyLinesSeen = this.info.empty_lines;
@@ -87,6 +96,8 @@ export function createCsvParser(options: CsvParserOptions = {}): CsvParser {
   return new RowParser(
     {
       bom: true,
+      delimiter: options.delimiter ?? ',',
+      encoding: options.encoding ?? 'utf8',
       // Both, always: csv-parse otherwise guesses from the first record, and a file that mixes
       // them (rows appended by another editor) would keep a stray CR in the last field.
       record_delimiter: ['\r\n', '\n'],
@@ -97,12 +108,25 @@ export function createCsvParser(options: CsvParserOptions = {}): CsvParser {
     },
     options.startOffset ?? 0,
     options.startLine ?? 1,
+    options.recode,
   );
 }
 
 /** Maps csv-parse's error codes to a file problem a person can act on. */
 export function toFileProblem(error: unknown, recordStartLine?: number): FileProblem | null {
   if (error instanceof FileProblem) return error;
+  const zlibCode = (error as { code?: unknown } | null)?.code;
+  if (typeof zlibCode === 'string' && zlibCode.startsWith('Z_')) {
+    // zlib: not gzip at all (Z_DATA_ERROR), or cut short (Z_BUF_ERROR, "unexpected end of file").
+    return new FileProblem(
+      'INVALID_GZIP',
+      zlibCode === 'Z_BUF_ERROR'
+        ? 'The file ends before its gzip stream does: it was cut short. Upload it again.'
+        : 'The file is named .csv.gz but is not gzip-compressed: name it .csv, or compress it with gzip.',
+      recordStartLine,
+      { cause: error },
+    );
+  }
   const csvError = error as Partial<CsvError> & { lines?: number };
   if (typeof csvError?.code !== 'string' || !csvError.code.startsWith('CSV_')) return null;
   const line = typeof csvError.lines === 'number' ? csvError.lines : undefined;
@@ -127,13 +151,9 @@ export function toFileProblem(error: unknown, recordStartLine?: number): FilePro
         { cause: error },
       );
     default:
-      return new FileProblem(
-        'MALFORMED_CSV',
-        `Malformed CSV${at}: ${csvError.message ?? csvError.code}`,
-        line,
-        {
-          cause: error,
-        },
-      );
+      // Only the code: csv-parse's messages can quote the field it was reading (a value).
+      return new FileProblem('MALFORMED_CSV', `Malformed CSV${at} (${csvError.code}).`, line, {
+        cause: error,
+      });
   }
 }

@@ -1,5 +1,6 @@
 import {
   BatchWriteItemCommand,
+  type AttributeValue,
   type DynamoDBClient,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
@@ -60,10 +61,19 @@ export interface WriteSample {
   rateLimit: number | null;
 }
 
-/** Every attribute of a student record is a string: built once, no generic marshalling. */
+/**
+ * A record's values as DynamoDB attribute values, built directly (no generic marshalling): the
+ * schema's types decide them, strings S, integers and numbers N, booleans BOOL. A record of
+ * strings (the student schema) takes the first branch only.
+ */
 function toPutRequest(item: StudentRecord): WriteRequest {
-  const marshalled: Record<string, { S: string }> = {};
-  for (const name in item) marshalled[name] = { S: item[name] as string };
+  const marshalled: Record<string, AttributeValue> = {};
+  for (const name in item) {
+    const value = item[name];
+    if (typeof value === 'string') marshalled[name] = { S: value };
+    else if (typeof value === 'number') marshalled[name] = { N: String(value) };
+    else if (typeof value === 'boolean') marshalled[name] = { BOOL: value };
+  }
   return { PutRequest: { Item: marshalled } };
 }
 

@@ -35,6 +35,33 @@ export class KeyTracker {
     return this.insert(h1, h2);
   }
 
+  /**
+   * The set, compactly, for the next part of a long file: each key's 64-bit hash as two
+   * little-endian 32-bit words (8 bytes per distinct key, no key itself).
+   */
+  public toBuffer(): Buffer {
+    const out = Buffer.alloc(this.used * 8);
+    let at = 0;
+    for (let slot = 0; slot < this.slots.length; slot += 2) {
+      const h1 = this.slots[slot] ?? 0;
+      if (h1 === 0) continue;
+      out.writeUInt32LE(h1, at);
+      out.writeUInt32LE(this.slots[slot + 1] ?? 0, at + 4);
+      at += 8;
+    }
+    return out;
+  }
+
+  /** The set that toBuffer() wrote. */
+  public static fromBuffer(bytes: Uint8Array): KeyTracker {
+    const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const tracker = new KeyTracker(Math.max(1024, buffer.length / 8));
+    for (let at = 0; at + 8 <= buffer.length; at += 8) {
+      tracker.insert(buffer.readUInt32LE(at), buffer.readUInt32LE(at + 4));
+    }
+    return tracker;
+  }
+
   private insert(h1: number, h2: number): boolean {
     let slot = (h2 ^ (h1 >>> 7)) & this.mask;
     for (;;) {

@@ -22,8 +22,9 @@ import type { IngestOutcome } from '../types.ts';
 const config = loadConfig();
 const clients = createClients(config);
 // A file too long for one invocation goes on in a new invocation of this function (a continuation
-// event); the task answers Succeeded with a CONTINUED result, and the logs (and the summary, with
-// notify) tell how the file ended.
+// event); the task answers TemporaryFailure with a CONTINUED result until S3 Batch Operations,
+// asking again, finds the file finished, and the logs (and the summary, with notify) tell how it
+// ended.
 const ingestOnce = createIngestOnce({ clients, config });
 
 /**
@@ -59,7 +60,9 @@ export async function processBatchEvent(
     }
     if (settled.status === 'fulfilled') recordOutcome(upload, settled.value);
     const result = toTaskResult(taskId, settled);
-    if (result.resultCode !== 'Succeeded') {
+    if (settled.status === 'fulfilled' && settled.value.kind === 'continued') {
+      logger.info('Batch task continues in a new invocation', { reason: result.resultString });
+    } else if (result.resultCode !== 'Succeeded') {
       logger.warn('Batch task failed', {
         resultCode: result.resultCode,
         reason: result.resultString,

@@ -1,4 +1,3 @@
-import { IdempotencyAlreadyInProgressError } from '@aws-lambda-powertools/idempotency';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
@@ -10,6 +9,7 @@ import { logger, metrics, recordOutcome } from '../observability.ts';
 import {
   type ContinuationEvent,
   isContinuationEvent,
+  isDuplicateInProgress,
   processContinuation,
 } from '../pipeline/continuation.ts';
 import { createIngestOnce, type IngestOnce } from '../pipeline/ingestOnce.ts';
@@ -58,13 +58,8 @@ export async function processS3Event(
     try {
       recordOutcome(upload, await ingest(upload, lambda));
     } catch (error) {
-      if (error instanceof IdempotencyAlreadyInProgressError) {
-        logger.warn('Another delivery of this upload is in progress; Lambda will retry this one', {
-          error: error.message,
-        });
-      } else {
-        logger.error('Object failed; Lambda will retry', { error: error as Error });
-      }
+      if (isDuplicateInProgress(error)) continue;
+      logger.error('Object failed; Lambda will retry', { error: error as Error });
       failures.push(error);
     } finally {
       logger.removeKeys(['bucket', 'key']);

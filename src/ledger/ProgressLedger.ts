@@ -2,7 +2,15 @@ import { createHash } from 'node:crypto';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { InfrastructureError } from '../errors.ts';
 import { isTransient } from '../retry.ts';
-import type { IngestResult, RowCounts, RowError, UploadRef, WriteTotals } from '../types.ts';
+import type {
+  FileLayout,
+  IngestResult,
+  RowCounts,
+  RowProblem,
+  StoredObject,
+  UploadRef,
+  WriteTotals,
+} from '../types.ts';
 
 /**
  * How far an upload got, in order. A retry resumes at the first step not done: rows are never
@@ -19,12 +27,13 @@ export interface Checkpoint {
   pass: 'check' | 'write';
   offset: number;
   line: number;
-  mapping: number[] | null;
+  /** The file's layout, decided by part 0 from its first row. */
+  layout: FileLayout | null;
   rows: RowCounts;
   /** How many report lines were written, and by which parts (part 0 writes the final key). */
   reportCount: number;
   reportParts: number[];
-  firstErrors: RowError[];
+  firstErrors: RowProblem[];
   startedAt: number;
   /** The writes of the parts so far (absent in checkpoints saved before it was kept). */
   writes?: WriteTotals | undefined;
@@ -113,6 +122,50 @@ export class ProgressLedger {
       if ((error as Error).name === 'ConditionalCheckFailedException') return;
       throw this.failure('write', error);
     }
+  }
+
+  /** The report a long file's pieces were joined into, once the join is recorded. */
+  public async joinedReport(upload: UploadRef): Promise<StoredObject | null> {
+    try {
+      const out = await this.client.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: { id: ProgressLedger.joinedIdFor(upload) },
+          ConsistentRead: true,
+        }),
+      );
+      return out.Item ? (out.Item.report as StoredObject) : null;
+    } catch (error) {
+      throw this.failure('read', error);
+    }
+  }
+
+  /**
+   * Records that the report pieces were joined (the JOINED marker), before they are deleted: a
+   * retry then neither joins them again nor looks for pieces that are gone. The first join wins.
+   */
+  public async saveJoinedReport(upload: UploadRef, report: StoredObject): Promise<void> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            id: ProgressLedger.joinedIdFor(upload),
+            report,
+            source: `s3://${upload.bucket}/${upload.key}`,
+            expiration: Math.floor(Date.now() / 1000) + RETENTION_SECONDS,
+          },
+          ConditionExpression: 'attribute_not_exists(id)',
+        }),
+      );
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') return;
+      throw this.failure('write', error);
+    }
+  }
+
+  private static joinedIdFor(upload: UploadRef): string {
+    return ProgressLedger.idFor(upload).replace(/^progress#/, 'joined#');
   }
 
   private failure(action: string, error: unknown): InfrastructureError {

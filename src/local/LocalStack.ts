@@ -13,9 +13,9 @@ import { S3Client } from '@aws-sdk/client-s3';
 import type { S3Event } from 'aws-lambda';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
-import { TABLE_KEY } from '../validation/schema.ts';
+import { COLUMN_DEFS, TABLE_KEY } from '../validation/schema.ts';
 import { close, listen } from './httpServer.ts';
-import { type InvokeListener, LambdaStandIn } from './LambdaStandIn.ts';
+import { type InvokeListener, LambdaStandIn, type RecursiveLoop } from './LambdaStandIn.ts';
 import { nextSequencer } from './nextSequencer.ts';
 import { type PublishedMessage, SnsStandIn } from './SnsStandIn.ts';
 
@@ -30,6 +30,8 @@ export interface LocalStackOptions {
   onPublish?: (message: PublishedMessage) => void;
   /** Receives every Lambda Invoke (a long file's continuation); Event invocations run after the 202. */
   onInvoke?: InvokeListener;
+  /** The function's recursive loop setting; Lambda's default, Terminate, unless told. */
+  recursiveLoop?: RecursiveLoop;
 }
 
 export interface LocalNames {
@@ -53,19 +55,25 @@ const DEFAULT_NAMES: LocalNames = {
   functionName: 's3-csv-ingest-local-ingest',
 };
 
-/** The student table as the stack creates it: its key comes from the schema's `x-table-key`. */
+/**
+ * The record table as the stack creates it: its key comes from the schema's `x-table-key`, and
+ * each key attribute's type from its column's (integer and number columns are N, strings S).
+ */
 export function studentTable(name: string): CreateTableCommandInput {
+  const keys = [
+    { name: TABLE_KEY.partition, KeyType: 'HASH' as const },
+    ...(TABLE_KEY.sort ? [{ name: TABLE_KEY.sort, KeyType: 'RANGE' as const }] : []),
+  ];
+  const typeOf = (name: string) =>
+    COLUMN_DEFS.find((c) => c.name === name)?.type === 'string' ? ('S' as const) : ('N' as const);
   return {
     TableName: name,
     BillingMode: 'PAY_PER_REQUEST',
-    KeySchema: [
-      { AttributeName: TABLE_KEY.partition, KeyType: 'HASH' },
-      { AttributeName: TABLE_KEY.sort, KeyType: 'RANGE' },
-    ],
-    AttributeDefinitions: [
-      { AttributeName: TABLE_KEY.partition, AttributeType: 'S' },
-      { AttributeName: TABLE_KEY.sort, AttributeType: 'S' },
-    ],
+    KeySchema: keys.map(({ name, KeyType }) => ({ AttributeName: name, KeyType })),
+    AttributeDefinitions: keys.map(({ name }) => ({
+      AttributeName: name,
+      AttributeType: typeOf(name),
+    })),
   };
 }
 
@@ -116,7 +124,7 @@ export class LocalStack {
   private constructor(private readonly options: LocalStackOptions) {
     this.names = { ...DEFAULT_NAMES, ...options.names };
     this.sns = new SnsStandIn('us-east-1', '000000000000', options.onPublish);
-    this.lambda = new LambdaStandIn(options.onInvoke);
+    this.lambda = new LambdaStandIn(options.onInvoke, options.recursiveLoop);
   }
 
   public static async start(options: LocalStackOptions = {}): Promise<LocalStack> {
@@ -247,13 +255,15 @@ export class LocalStack {
     }
   }
 
-  /** Mirrors the inbound bucket's notification: ObjectCreated, suffix `.csv` or `.CSV`, keys encoded like S3. */
+  /**
+   * Mirrors the inbound bucket's notification: every ObjectCreated, no suffix filter (S3's are
+   * case-sensitive; the handler picks the CSV files in any casing), keys encoded like S3.
+   */
   private forward(event: S3Event): void {
     for (const record of event.Records) {
       const { bucket, object } = record.s3;
       if (bucket.name !== this.names.inbound || !record.eventName.startsWith('ObjectCreated'))
         continue;
-      if (!/\.(csv|CSV)$/.test(object.key)) continue;
       const shaped: S3Event = {
         Records: [
           {

@@ -14,6 +14,9 @@ export interface PublishedMessage {
 
 const XMLNS = 'http://sns.amazonaws.com/doc/2010-03-31/';
 
+/** SNS's limit on a message, in bytes (256 KiB). */
+const MAX_MESSAGE_BYTES = 256 * 1024;
+
 const escapeXml = (text: string): string =>
   text.replace(
     /[<>&'"]/g,
@@ -36,7 +39,7 @@ function replyError(res: ServerResponse, code: string, message: string): void {
 /**
  * The smallest SNS that the pipeline needs, speaking the real Query protocol: CreateTopic and
  * Publish. It keeps every message where tests can read it and hands each to a listener, which
- * `npm start` prints. It checks what real SNS checks for a Subject, so a bad one fails here too.
+ * `npm start` prints. It checks what real SNS checks for a Subject and a message's size, so a bad one fails here too.
  */
 export class SnsStandIn {
   public readonly messages: PublishedMessage[] = [];
@@ -94,6 +97,9 @@ export class SnsStandIn {
           return replyError(res, 'InvalidParameter', 'Invalid parameter: Subject');
         }
         const message = form.get('Message') ?? '';
+        if (Buffer.byteLength(message) > MAX_MESSAGE_BYTES) {
+          return replyError(res, 'InvalidParameter', 'Invalid parameter: Message too long');
+        }
         const messageStructure = form.get('MessageStructure') ?? undefined;
         if (messageStructure === 'json') {
           try {

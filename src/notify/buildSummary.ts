@@ -1,4 +1,6 @@
-import type { IngestResult, WriteSummary } from '../types.ts';
+import { delimiterName } from '../csv/detectDelimiter.ts';
+import type { CsvDescription, IngestResult, WriteSummary } from '../types.ts';
+import { escapeLine } from './escapeLine.ts';
 
 /** SNS: a Subject is ASCII, has no line breaks and is under 100 characters. */
 const SUBJECT_LIMIT = 99;
@@ -47,6 +49,7 @@ export function summaryJson(result: IngestResult): Record<string, unknown> {
     rows: result.rows,
     ...(result.report ? { report: result.report } : {}),
     ...(result.fileError ? { fileError: result.fileError } : {}),
+    ...(result.csv ? { csv: result.csv } : {}),
     errors: result.errors.slice(0, 10).map(({ line, field, error }) => ({ line, field, error })),
     durationMs: result.durationMs,
     ...(result.writes ? { writes: result.writes } : {}),
@@ -73,11 +76,27 @@ export function subjectFor(result: IngestResult): string {
   return asciiSubject(`${head}${shortName}${tail}`);
 }
 
+/** How the file was read, where it was not the plain case. */
+function csvLines(csv: CsvDescription): string[] {
+  const lines: string[] = [];
+  if (csv.separator) lines.push(`Separator: ${delimiterName(csv.separator)}`);
+  if (csv.encoding) lines.push(`Encoding:  ${csv.encoding} (not UTF-8)`);
+  if (csv.columnsNotLoaded && csv.columnsNotLoadedCount) {
+    const more = csv.columnsNotLoadedCount - csv.columnsNotLoaded.length;
+    lines.push(
+      `Columns not loaded: ${csv.columnsNotLoaded.map(escapeLine).join(', ')}${more > 0 ? ` and ${more} more` : ''}`,
+      '  (not in the schema: never written to the table)',
+    );
+  }
+  return lines;
+}
+
 /** The e-mail a registrar reads: what happened, the counts, the first problems, where things went. */
 export function summaryText(result: IngestResult): string {
   const { rows } = result;
+  // Keys and messages carry strings from the data: escaped, so none can write its own lines.
   const s3url = (l: { bucket: string; key: string; versionId?: string | undefined }) =>
-    `s3://${l.bucket}/${l.key}${l.versionId ? ` (version ${l.versionId})` : ''}`;
+    escapeLine(`s3://${l.bucket}/${l.key}${l.versionId ? ` (version ${l.versionId})` : ''}`);
   const lines = [
     `Status: ${result.status}`,
     `File:   ${s3url(result.source)}`,
@@ -87,6 +106,7 @@ export function summaryText(result: IngestResult): string {
     `Rows rejected:  ${rows.rejected}`,
     `Duplicate keys: ${rows.duplicates}${rows.duplicates > 0 ? ' (the last row for each student and course was kept)' : ''}`,
   ];
+  if (result.csv) lines.push('', ...csvLines(result.csv));
   if (result.status === 'SUPERSEDED') {
     lines.push(
       '',
@@ -96,15 +116,13 @@ export function summaryText(result: IngestResult): string {
     if (rows.written > 0) lines.push(`  ${rows.written} rows were written before it stopped.`);
   }
   if (result.fileError) {
-    lines.push('', 'The file was rejected:', `  ${result.fileError.message}`);
+    lines.push('', 'The file was rejected:', `  ${escapeLine(result.fileError.message)}`);
     if (rows.written > 0) lines.push(`  ${rows.written} rows read before the problem were loaded.`);
   }
   if (result.errors.length > 0) {
     lines.push('', `First problems (of ${rows.rejected} rejected rows):`);
     for (const e of result.errors.slice(0, 10))
-      lines.push(
-        `  line ${e.line}: ${e.error}${e.value ? ` (value: "${e.value.slice(0, 80)}")` : ''}`,
-      );
+      lines.push(`  line ${e.line}: ${escapeLine(e.error)}`);
   }
   lines.push('');
   if (result.destination) lines.push(`The file is now at ${s3url(result.destination)}`);

@@ -1,5 +1,7 @@
 import type { Config } from '../config.ts';
+import { isGzipKey } from '../csv/inflate.ts';
 import { BatchWriter } from '../dynamo/BatchWriter.ts';
+import { KeyTracker } from '../dynamo/KeyTracker.ts';
 import { addWrites, summariseWrites } from '../dynamo/writeTotals.ts';
 import { FileProblem } from '../errors.ts';
 import type { KeyOrder } from '../ledger/KeyOrder.ts';
@@ -12,7 +14,6 @@ import type {
 import { publishSummary } from '../notify/publishSummary.ts';
 import { logger, recordWrites } from '../observability.ts';
 import type { RetryBudget } from '../retry.ts';
-import { concatObjects } from '../s3/concatObjects.ts';
 import { copyObject } from '../s3/copyObject.ts';
 import { deleteObject } from '../s3/deleteObject.ts';
 import { openObject } from '../s3/openObject.ts';
@@ -31,7 +32,12 @@ import type {
   WriteTotals,
 } from '../types.ts';
 import { invokeContinuation } from './continuation.ts';
+import { describeCsv } from './describeCsv.ts';
+import { handOverProblem } from './handOver.ts';
+import { dropKeySet, loadKeySet, saveKeySet } from './keySet.ts';
 import { loadRows } from './loadRows.ts';
+import { joinReport, keepFirstPiece } from './reportPieces.ts';
+import { reportPieceLocation, SCRATCH_PREFIX } from './scratch.ts';
 import { SUPERSEDED_PREFIX, supersede } from './supersede.ts';
 
 export type { Clients } from '../types.ts';
@@ -63,14 +69,25 @@ const SUMMARY_ERRORS = 10;
 
 /** Decides, before any work, whether this event is one to process. */
 function skipReason(upload: UploadRef, config: Config): IngestOutcome | null {
-  if (!upload.key.toLowerCase().endsWith('.csv')) {
-    return { kind: 'skipped', reason: 'NOT_CSV', detail: `${upload.key} is not a .csv file` };
+  if (!upload.key.toLowerCase().endsWith('.csv') && !isGzipKey(upload.key)) {
+    return {
+      kind: 'skipped',
+      reason: 'NOT_CSV',
+      detail: `${upload.key} is not a .csv or .csv.gz file`,
+    };
   }
   if (upload.bucket === config.errorBucket && upload.key.startsWith(SUPERSEDED_PREFIX)) {
     return {
       kind: 'skipped',
       reason: 'OWN_OUTPUT_BUCKET',
       detail: `${upload.key} is a superseded upload: copy it to the inbound bucket to load it`,
+    };
+  }
+  if (upload.bucket === config.errorBucket && upload.key.startsWith(SCRATCH_PREFIX)) {
+    return {
+      kind: 'skipped',
+      reason: 'OWN_OUTPUT_BUCKET',
+      detail: `${upload.key} is a long file's working data, not a file to load`,
     };
   }
   if (upload.bucket === config.errorBucket && upload.key.toLowerCase().endsWith('.errors.csv')) {
@@ -116,7 +133,7 @@ function firstCheckpoint(options: IngestOptions): Checkpoint {
     pass: options.errorPolicy === 'strict' ? 'check' : 'write',
     offset: 0,
     line: 1,
-    mapping: null,
+    layout: null,
     rows: { total: 0, written: 0, rejected: 0, duplicates: 0 },
     reportCount: 0,
     reportParts: [],
@@ -125,13 +142,14 @@ function firstCheckpoint(options: IngestOptions): Checkpoint {
   };
 }
 
-/** The report is written by each part that finds errors: part 0 to its final key, later parts to pieces. */
-function reportPiece(config: Config, key: string, part: number): ObjectLocation {
-  const final = reportKey(key);
-  return {
-    bucket: config.errorBucket,
-    key: part === 0 ? final : `${final}.part-${String(part).padStart(5, '0')}`,
-  };
+/**
+ * The report is written by each part that finds errors: part 0 to its final key, later parts to
+ * pieces of their own upload (see scratch.ts), joined by the last part.
+ */
+function reportPiece(config: Config, upload: UploadRef, part: number): ObjectLocation {
+  return part === 0
+    ? { bucket: config.errorBucket, key: reportKey(upload.key) }
+    : reportPieceLocation(config, upload, part);
 }
 
 type LoadOutcome = Progress | IngestOutcome;
@@ -163,9 +181,10 @@ async function loadStep(
   const canContinue = Boolean(lambda && config.functionName && ledger);
   const report = new ReportWriter(
     clients.s3,
-    reportPiece(config, upload.key, state.part),
+    reportPiece(config, upload, state.part),
     SUMMARY_ERRORS,
-    state.part === 0,
+    // The header goes into the first piece that has lines, whichever part writes it.
+    state.reportParts.length === 0,
   );
   const writer = new BatchWriter(clients.writes, {
     tableName: config.tableName,
@@ -175,6 +194,7 @@ async function loadStep(
     // A later part starts at the pace the earlier one learned instead of finding it again.
     rate: { initialRate: state.writes?.rate },
   });
+  let seen = await loadKeySet(clients, config, upload, state.part);
   // A newer upload of this name that starts meanwhile stops this one at its next batch boundary.
   const overtaken = context.keyOrder?.watch(upload) ?? (() => false);
   const supersededBy = async (rows: RowCounts): Promise<LoadedProgress> => {
@@ -197,7 +217,9 @@ async function loadStep(
   };
 
   for (;;) {
-    const opened = await openObject(clients.s3, exact, state.offset);
+    // A gzip stream cannot be entered mid-way: a continuation reads it whole and skips.
+    const gzip = isGzipKey(upload.key);
+    const opened = await openObject(clients.s3, exact, gzip ? 0 : state.offset);
     if (opened.kind === 'missing') {
       // A continuation of an object that is gone cannot happen (the source is deleted last), so
       // this is a redelivered event for an upload already finished and moved.
@@ -217,8 +239,12 @@ async function loadStep(
     const partStartedAt = Date.now();
     const loaded = await loadRows(opened.body, {
       writer: state.pass === 'write' ? writer : null,
+      seen,
       report,
       maxErrorRate: config.maxErrorRate,
+      unknownColumns: config.unknownColumns,
+      sourceEncoding: config.sourceEncoding,
+      gzip,
       resume: state.offset > 0 ? { ...state } : undefined,
       shouldStop: () =>
         overtaken() || (canContinue && context.remainingTimeMs() < config.continuationMarginMs),
@@ -237,21 +263,32 @@ async function loadStep(
 
     if (loaded.stoppedAt && overtaken()) return supersededBy(loaded.rows);
     if (loaded.stoppedAt && lambda && config.functionName && ledger) {
+      const problem = handOverProblem(state, loaded.stoppedAt, config.maxParts);
+      if (problem) {
+        const rows = state.pass === 'check' ? { ...loaded.rows, written: 0 } : loaded.rows;
+        const ended = { state, report, rows, fileError: problem, exact, size };
+        return finishLoading(upload, context, options, ended);
+      }
       // Out of time: save where we are, then hand the rest on. The report piece is closed first,
       // so a crash before the checkpoint is saved just redoes this part.
       const wrote = (await report.close()) !== null;
+      if (wrote && state.part === 0) {
+        const first = withVersion(report.location, report.versionId);
+        await keepFirstPiece(clients, config, upload, first);
+      }
       const next: Checkpoint = {
         ...state,
         part: state.part + 1,
         offset: loaded.stoppedAt.offset,
         line: loaded.stoppedAt.line,
-        mapping: loaded.mapping ? [...loaded.mapping] : null,
+        layout: loaded.layout,
         rows: loaded.rows,
         reportCount: state.reportCount + report.count,
         reportParts: wrote ? [...state.reportParts, state.part] : state.reportParts,
         firstErrors: [...state.firstErrors, ...report.first].slice(0, SUMMARY_ERRORS),
         writes,
       };
+      await saveKeySet(clients, config, upload, next.part, seen);
       await ledger.save(upload, {
         stage: 'LOADING',
         checkpoint: next,
@@ -259,6 +296,7 @@ async function loadStep(
         eTag: exact.eTag,
         size,
       });
+      await dropKeySet(clients, config, upload, state.part);
       await invokeContinuation(lambda, config.functionName, {
         source: 's3-csv-ingest.continuation',
         upload,
@@ -275,9 +313,10 @@ async function loadStep(
         pass: 'write',
         offset: 0,
         line: 1,
-        mapping: null,
+        layout: null,
         rows: { total: 0, written: 0, rejected: 0, duplicates: 0 },
       };
+      seen = new KeyTracker();
       continue;
     }
     let fileError = loaded.fileError;
@@ -291,6 +330,7 @@ async function loadStep(
     } else if (state.pass === 'check') {
       rows = { ...rows, written: 0 };
     }
+    state = { ...state, layout: loaded.layout };
     return finishLoading(upload, context, options, {
       state,
       report,
@@ -318,7 +358,7 @@ async function finishLoading(
     writes?: WriteTotals | undefined;
   },
 ): Promise<LoadedProgress> {
-  const { clients, config } = context;
+  const { clients, config, ledger } = context;
   const { state, report, rows, fileError } = done;
   const errors = [...state.firstErrors, ...report.first]
     .filter((e) => ROW_ERROR_CODES.has(e.code))
@@ -327,29 +367,20 @@ async function finishLoading(
     const wait = report.add({
       line: fileError.line ?? 0,
       field: '',
-      value: '',
+      value: fileError.value,
       error: fileError.message,
       code: fileError.code,
     });
     if (wait) await wait;
   }
   const lastPiece = await report.close();
-  const pieces = [...state.reportParts.map((part) => reportPiece(config, upload.key, part))];
-  if (lastPiece) pieces.push(lastPiece);
   // No undefined fields: the outcome is stored as it is by Powertools' idempotency layer.
   let reportLocation: StoredObject | null = lastPiece && withVersion(lastPiece, report.versionId);
-  if (state.part > 0 && pieces.length > 0) {
-    reportLocation = { bucket: config.errorBucket, key: reportKey(upload.key) };
-    const alreadyWhole = pieces.length === 1 && pieces[0]?.key === reportLocation.key;
-    if (!alreadyWhole) {
-      const joined = await concatObjects(
-        clients.s3,
-        pieces,
-        reportLocation,
-        'text/csv; charset=utf-8',
-        report.metadata,
-      );
-      reportLocation = withVersion(reportLocation, joined);
+  if (state.part > 0) {
+    const pieces = state.reportParts.map((part) => reportPieceLocation(config, upload, part));
+    if (lastPiece) pieces.push(lastPiece);
+    if (pieces.length > 0) {
+      reportLocation = await joinReport(clients, config, ledger, upload, pieces, report.metadata);
     }
   }
 
@@ -365,6 +396,7 @@ async function finishLoading(
     rows,
     errors,
     fileError: fileError ? { code: fileError.code, message: fileError.message } : null,
+    ...describeCsv(state.layout),
     durationMs: Date.now() - state.startedAt,
   };
   const writes = summariseWrites(done.writes, rows.written, result.durationMs);
@@ -406,6 +438,7 @@ export async function ingestObject(
     if (!('stage' in loaded)) return loaded;
     step = loaded as LoadedProgress;
     await ledger?.save(upload, step);
+    if (progress) await dropKeySet(clients, config, upload, progress.checkpoint.part);
   } else {
     step = progress;
     // Every step was done before: a late redelivery, after Powertools forgot it.

@@ -1,11 +1,12 @@
+import type { JSONValue } from '@aws-lambda-powertools/commons/types';
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
-import type { JSONValue } from '@aws-lambda-powertools/commons/types';
 import type { Context } from 'aws-lambda';
 import { KeyOrder } from '../ledger/KeyOrder.ts';
 import { ProgressLedger, uploadIdentity } from '../ledger/ProgressLedger.ts';
 import type { IngestOutcome, UploadRef } from '../types.ts';
 import { type IngestContext, ingestObject } from './ingestObject.ts';
+import { latestOutcome } from './latestOutcome.ts';
 
 /** How long a finished upload is remembered by Powertools (the progress ledger keeps longer). */
 const COMPLETED_TTL_SECONDS = 24 * 3600;
@@ -21,9 +22,9 @@ export type IngestOnce = (
 /**
  * Wraps the pipeline with Powertools idempotency, keyed on the upload (bucket, key, version or
  * sequencer or ETag, batch job): a redelivered event returns the stored outcome; a concurrent
- * duplicate gets IdempotencyAlreadyInProgressError (thrown, so Lambda retries it later, and it
- * then finds the finished outcome); a crashed attempt's lock expires with the invocation's
- * deadline, and the retry resumes from the progress ledger.
+ * duplicate gets IdempotencyAlreadyInProgressError, which the handlers end quietly (see
+ * isDuplicateInProgress); a crashed attempt's lock expires with the invocation's deadline, and
+ * its own retry resumes from the progress ledger.
  */
 export function createIngestOnce(
   base: Omit<IngestContext, 'remainingTimeMs' | 'ledger'>,
@@ -60,6 +61,8 @@ export function createIngestOnce(
     config.registerLambdaContext(lambda);
     // Each part of a long file is its own unit of work: a redelivered part is a no-op too.
     const identity = part === 0 ? uploadIdentity(upload) : `${uploadIdentity(upload)}#part-${part}`;
-    return run({ identity, upload, options: overrides }, () => lambda.getRemainingTimeInMillis());
+    return run({ identity, upload, options: overrides }, () =>
+      lambda.getRemainingTimeInMillis(),
+    ).then((outcome) => latestOutcome(ledger, upload, outcome));
   };
 }

@@ -1,14 +1,23 @@
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createCsvParser, type RawRow, toFileProblem } from '../csv/createCsvParser.ts';
-import { Utf8Validator } from '../csv/Utf8Validator.ts';
+import type { UnknownColumnsPolicy } from '../config.ts';
+import { clipValue } from '../bounds.ts';
+import { type RawRow, toFileProblem } from '../csv/createCsvParser.ts';
+import { delimiterName, detectDelimiter } from '../csv/detectDelimiter.ts';
+import type { SourceEncoding } from '../csv/encodings.ts';
+import { type OpenedCsv, openCsv } from '../csv/openCsv.ts';
 import type { BatchWriter } from '../dynamo/BatchWriter.ts';
 import { KeyTracker } from '../dynamo/KeyTracker.ts';
 import { FileProblem, InfrastructureError } from '../errors.ts';
 import type { ReportWriter } from '../s3/ReportWriter.ts';
-import type { RowCounts, RowError } from '../types.ts';
-import { type ColumnMapping, resolveHeader, toRecord } from '../validation/resolveHeader.ts';
-import { COLUMNS, TABLE_KEY, validateRecord } from '../validation/schema.ts';
+import type { FileLayout, RowCounts, RowError } from '../types.ts';
+import {
+  fitsLayout,
+  isBlankRecord,
+  isSchemaRecord,
+  resolveHeader,
+  toRecord,
+} from '../validation/resolveHeader.ts';
+import { COLUMNS, checkRecord, REQUIRED_WIDTH, TABLE_KEY } from '../validation/schema.ts';
 
 /** S3 Batch Operations' rule: an error rate is only judged once this many rows were read. */
 export const MIN_ROWS_FOR_ERROR_RATE = 1_000;
@@ -21,7 +30,7 @@ export interface ReadPosition {
 
 /** What a continuation needs to go on where the previous invocation stopped. */
 export interface ResumePoint extends ReadPosition {
-  mapping: ColumnMapping | null;
+  layout: FileLayout | null;
   rows: RowCounts;
 }
 
@@ -37,6 +46,14 @@ export interface LoadRowsOptions {
   writer: BatchWriter | null;
   report: ReportWriter;
   maxErrorRate: number;
+  /** The keys earlier parts of the file produced (a long file's key set); empty by default. */
+  seen?: KeyTracker | undefined;
+  /** The object is gzip: `body` is always the whole object (a continuation skips to its offset). */
+  gzip?: boolean | undefined;
+  /** What a file without a byte order mark is read as (default utf-8). */
+  sourceEncoding?: SourceEncoding | undefined;
+  /** Columns outside the schema: left out (default) or the file is rejected. */
+  unknownColumns?: UnknownColumnsPolicy | undefined;
   /** Continue a file from a checkpoint; `body` then starts at `resume.offset`. */
   resume?: ResumePoint | undefined;
   /** Asked every few hundred rows; true stops at the next record boundary (time is running out). */
@@ -52,7 +69,34 @@ export interface LoadRowsResult {
   fileError: FileProblem | null;
   /** Set when reading stopped early to continue in another invocation. */
   stoppedAt: ReadPosition | null;
-  mapping: ColumnMapping | null;
+  layout: FileLayout | null;
+}
+
+/**
+ * A checkpoint saved by a version before file layouts (a continuation across a deploy) holds only
+ * the header mapping: that version read comma-separated UTF-8 files of the schema's columns only.
+ */
+function legacyLayout(resume: ResumePoint): FileLayout | null {
+  const mapping = (resume as { mapping?: number[] | null }).mapping;
+  if (!Array.isArray(mapping)) return null;
+  const width = mapping.length;
+  return {
+    kind: 'header',
+    mapping,
+    width,
+    needed: width,
+    notLoaded: [],
+    notLoadedCount: 0,
+    delimiter: ',',
+    encoding: 'utf-8',
+  };
+}
+
+function readFailure(cause: unknown): InfrastructureError {
+  if (cause instanceof InfrastructureError) return cause;
+  return new InfrastructureError(`Reading the object failed: ${(cause as Error).message}`, {
+    cause,
+  });
 }
 
 /** Rows between two looks at the clock: cheap enough, and fine-grained enough to stop on time. */
@@ -73,10 +117,10 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
   const rows: RowCounts = resume
     ? { ...resume.rows }
     : { total: 0, written: 0, rejected: 0, duplicates: 0 };
-  // Duplicates are counted within one invocation's part of a file; across parts the later row
-  // still wins, because a part's writes have all landed before the next part starts.
-  const seen = new KeyTracker();
-  let mapping: ColumnMapping | null = resume?.mapping ?? null;
+  // Across the parts of a long file the key set is handed on (see pipeline/keySet.ts); the later
+  // row wins either way, because a part's writes have all landed before the next part starts.
+  const seen = options.seen ?? new KeyTracker();
+  let layout: FileLayout | null = resume ? (resume.layout ?? legacyLayout(resume)) : null;
 
   const reject = async (errors: RowError[]): Promise<void> => {
     rows.rejected++;
@@ -99,30 +143,42 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
   // Synchronous for a valid row: a promise only when the writer or the report asks to wait, so
   // the common row costs no promise and no microtask.
   const handle = (row: RawRow): void | Promise<void> => {
-    if (mapping === null) {
-      const resolution = resolveHeader(row.fields, row.line);
-      mapping = resolution.mapping;
-      if (resolution.kind === 'header') return;
+    // Excel's empty rows at the bottom (`,,,,`) are no more a row than an empty line is.
+    if (isBlankRecord(row.fields)) return;
+    if (layout === null) {
+      const columns = resolveHeader(row.fields, row.line, {
+        unknownColumns: options.unknownColumns,
+        delimiter: dialect.delimiter,
+        delimiterName: delimiterName(dialect.delimiter),
+      });
+      layout = { ...columns, delimiter: dialect.delimiter, encoding: dialect.encoding };
+      if (layout.kind === 'header') return;
     }
     rows.total++;
     let wait: Promise<void> | undefined | void;
-    if (row.fields.length !== mapping.length) {
+    if (!fitsLayout(row.fields, layout)) {
       wait = reject([
         {
           line: row.line,
           field: '',
-          value: row.fields.join(',').slice(0, 200),
-          error: `expected ${COLUMNS.length} fields (${COLUMNS.join(', ')}), found ${row.fields.length}`,
+          // The row as the file has it: a semicolon file's row joined by commas would blur its fields.
+          value: clipValue(row.fields.join(layout.delimiter)),
+          error:
+            layout.width === COLUMNS.length
+              ? `expected ${COLUMNS.length} fields (${COLUMNS.join(', ')}), found ${row.fields.length}`
+              : `expected ${layout.width} fields like the header, found ${row.fields.length}`,
           code: 'FIELD_COUNT',
         },
       ]);
     } else {
-      const record = toRecord(row.fields, mapping);
-      const errors = validateRecord(record, row.line);
+      const { record, errors } = checkRecord(toRecord(row.fields, layout.mapping), row.line);
       if (errors) {
         wait = reject(errors);
       } else {
-        const key = `${record[PARTITION]}\u0000${record[SORT]}`;
+        const key =
+          SORT === undefined
+            ? String(record[PARTITION])
+            : `${record[PARTITION]}\u0000${record[SORT]}`;
         if (seen.add(key)) rows.duplicates++;
         if (writer) wait = writer.put(key, record);
       }
@@ -132,8 +188,26 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
   };
 
   const start = resume ?? { offset: 0, line: 1 };
-  const parser = createCsvParser({ startOffset: start.offset, startLine: start.line });
-  const flowing = pipeline(body, new Utf8Validator(start.offset, start.line), parser);
+  let opened: OpenedCsv;
+  try {
+    opened = await openCsv(body, {
+      start,
+      dialect: layout ? { delimiter: layout.delimiter, encoding: layout.encoding } : null,
+      sourceEncoding: options.sourceEncoding ?? 'utf-8',
+      gzip: options.gzip,
+      detectDelimiter: (head) =>
+        detectDelimiter(head, {
+          columns: COLUMNS,
+          minColumns: REQUIRED_WIDTH,
+          isRecord: isSchemaRecord,
+        }),
+    });
+  } catch (error) {
+    const fileError = toFileProblem(error);
+    if (!fileError) throw readFailure(error);
+    return { rows, fileError, stoppedAt: null, layout };
+  }
+  const { parser, flowing, dialect } = opened;
   const startedAt = Date.now();
   const startTotal = rows.total;
   const interval = options.progressIntervalMs ?? 10_000;
@@ -184,19 +258,16 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
       (streamError: unknown) => (toFileProblem(streamError) ? streamError : error),
     );
     fileError = toFileProblem(rootCause, parser.nextRecordLine());
-    if (!fileError) {
-      if (rootCause instanceof InfrastructureError) throw rootCause;
-      throw new InfrastructureError(`Reading the object failed: ${(rootCause as Error).message}`, {
-        cause: rootCause,
-      });
-    }
+    if (!fileError) throw readFailure(rootCause);
   }
-  if (!fileError && !stoppedAt && mapping === null) {
+  if (!fileError && !stoppedAt && layout === null) {
     fileError = new FileProblem('EMPTY_FILE', 'The file is empty: no header and no rows.');
   } else if (!fileError && !stoppedAt && rows.total === 0) {
     fileError = new FileProblem('NO_DATA_ROWS', 'The file has a header but no data rows.', 1);
   }
+  // SOURCE_ENCODING=auto: what the bytes of this part told, for the summary and the next part.
+  if (layout) layout = { ...layout, encoding: opened.encodingNow() };
   if (writer) await writer.flush();
   rows.written = rows.total - rows.rejected - rows.duplicates;
-  return { rows, fileError, stoppedAt: fileError ? null : stoppedAt, mapping };
+  return { rows, fileError, stoppedAt: fileError ? null : stoppedAt, layout };
 }

@@ -3,37 +3,40 @@ import { PassThrough } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { stringify } from 'csv-stringify';
+import { clipValue } from '../bounds.ts';
 import { InfrastructureError } from '../errors.ts';
-import type { ObjectLocation, RowError } from '../types.ts';
+import type { ObjectLocation, RowError, RowProblem } from '../types.ts';
 
 export const REPORT_COLUMNS = ['line', 'field', 'value', 'error'] as const;
-
-/** Values longer than this are cut in the report; the reason says what the value should be. */
-const MAX_VALUE_CHARS = 1_000;
 
 /** `x/y.csv` → `x/y.errors.csv`: the report sits next to the file it describes. */
 export function reportKey(key: string): string {
   return /\.csv$/i.test(key) ? `${key.slice(0, -4)}.errors.csv` : `${key}.errors.csv`;
 }
 
+/** A character that makes a spreadsheet run a cell as a formula, at the start of a cell. */
+const FORMULA_START = /^[=+\-@\t\r]/;
+/** A part after a separator that starts one: a spreadsheet splitting at `;` (or `,`, tab, `|`) runs it. */
+const FORMULA_PART = /([;,\t|]"?)(?=[=+\-@])/g;
+
 /**
  * A spreadsheet runs a cell that starts with = + - @ (or a tab/CR) as a formula: prefix those
- * with an apostrophe so opening the report is safe (OWASP "CSV injection").
+ * with an apostrophe so opening the report is safe (OWASP "CSV injection"). A semicolon-locale
+ * Excel splits `x;=cmd|' /C calc'!A0` at the `;` into a formula, so a part after a separator that
+ * starts one gets its own apostrophe, and the cell one in front.
  */
 export function neutralise(cell: string): string {
-  return /^[=+\-@\t\r]/.test(cell) ? `'${cell}` : cell;
-}
-
-function clip(value: string): string {
-  return value.length > MAX_VALUE_CHARS ? `${value.slice(0, MAX_VALUE_CHARS)}…` : value;
+  const parts = cell.replace(FORMULA_PART, "$1'");
+  return FORMULA_START.test(cell) || parts !== cell ? `'${parts}` : cell;
 }
 
 /**
  * Streams the rejected-rows report to S3 as it grows (every error, however many), keeping only
- * the first few in memory for the summary. Nothing is uploaded for a file with no errors.
+ * the first few (without their values) in memory for the summary. Nothing is uploaded for a file with no errors.
  */
 export class ReportWriter {
-  public readonly first: RowError[] = [];
+  /** Without their values: these go to the checkpoint, the outcome and the summary. */
+  public readonly first: RowProblem[] = [];
   public count = 0;
   /** Written with the report (which upload it belongs to); set before the first error. */
   public metadata: Record<string, string> | undefined;
@@ -53,12 +56,16 @@ export class ReportWriter {
   /** Appends one error; returns a promise only when the caller should wait for the upload. */
   public add(error: RowError): void | Promise<void> {
     this.count++;
-    if (this.first.length < this.keep) this.first.push(error);
+    if (this.first.length < this.keep) {
+      const { line, field, error: reason, code } = error;
+      this.first.push({ line, field, error: reason, code });
+    }
     const csv = this.csv ?? this.open();
     const ok = csv.write([
       error.line,
       neutralise(error.field),
-      neutralise(clip(error.value)),
+      // Values are cut where they are made; this is the last guard for any other caller.
+      neutralise(clipValue(error.value)),
       neutralise(error.error),
     ]);
     // Wait for the upload to drain the stream, but never hang on an upload that has failed.

@@ -1,5 +1,5 @@
 import { PassThrough, type Readable } from 'node:stream';
-import { DeleteObjectsCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { InfrastructureError } from '../errors.ts';
 import { isTransient } from '../retry.ts';
@@ -7,8 +7,9 @@ import type { ObjectLocation } from '../types.ts';
 
 /**
  * Streams several objects, in order, into one (a report written by several invocations of a long
- * file), then deletes the pieces other than the target. Memory stays at one upload part.
- * Returns the joined object's version id, when the bucket is versioned.
+ * file). The pieces are left in place: the caller records the join before deleting them, so a
+ * retry never joins twice. Memory stays at one upload part. Returns the joined object's version
+ * id, when the bucket is versioned.
  */
 export async function concatObjects(
   s3: S3Client,
@@ -38,15 +39,6 @@ export async function concatObjects(
     }
     body.end();
     const { VersionId: versionId } = await done;
-    const pieces = sources.filter((s) => s.bucket !== target.bucket || s.key !== target.key);
-    if (pieces.length > 0) {
-      await s3.send(
-        new DeleteObjectsCommand({
-          Bucket: target.bucket,
-          Delete: { Objects: pieces.map((p) => ({ Key: p.key })), Quiet: true },
-        }),
-      );
-    }
     return versionId === 'null' ? undefined : versionId;
   } catch (error) {
     body.destroy();

@@ -1,17 +1,37 @@
+import { clipValue, quoteNames } from '../bounds.ts';
+import type { UnknownColumnsPolicy } from '../config.ts';
 import { FileProblem } from '../errors.ts';
-import { COLUMNS, validateRecord } from './schema.ts';
+import type { FileLayout } from '../types.ts';
+import { COLUMN_DEFS, COLUMNS, checkRecord, REQUIRED_WIDTH } from './schema.ts';
 
 /** For each schema column, the index of the CSV field that holds it. */
 export type ColumnMapping = readonly number[];
 
-export type HeaderResolution =
-  | { kind: 'header'; mapping: ColumnMapping }
-  /** No header: the first row is data in the schema's column order. */
-  | { kind: 'data'; mapping: ColumnMapping };
-
-const IDENTITY: ColumnMapping = COLUMNS.map((_, index) => index);
+/** How the fields of a file's records map to the schema's columns. */
+export type ColumnLayout = Omit<FileLayout, 'delimiter' | 'encoding'>;
 
 const normalise = (cell: string): string => cell.trim().toLowerCase();
+
+const NON_BLANK = /\S/;
+
+/** True for a record whose every field is empty or blank (`,,,,` from Excel): not a row at all. */
+export function isBlankRecord(fields: readonly string[]): boolean {
+  for (const field of fields) if (NON_BLANK.test(field)) return false;
+  return true;
+}
+
+/** The number of fields up to the last one that is not empty or blank. */
+function usedWidth(fields: readonly string[]): number {
+  let width = fields.length;
+  while (width > 0 && !NON_BLANK.test(fields[width - 1] ?? '')) width--;
+  return width;
+}
+
+/** True when a record has the fields its layout needs, and nothing but empty fields past them. */
+export function fitsLayout(fields: readonly string[], layout: ColumnLayout): boolean {
+  if (fields.length < layout.needed) return false;
+  return fields.length <= layout.width || usedWidth(fields) <= layout.width;
+}
 
 /** Builds a record from fields, keyed by column name. */
 export function toRecord(
@@ -24,42 +44,122 @@ export function toRecord(
   return record;
 }
 
+/** A header name goes into summaries: at most this many, each at most this long. */
+export const MAX_NAMES = 10;
+export const MAX_NAME_LENGTH = 64;
+
+/** A header cell as it may be shown: trimmed, control characters escaped, cut to a bound. */
+export function boundName(cell: string): string {
+  let escaped = '';
+  for (const char of cell.trim()) {
+    const code = char.charCodeAt(0);
+    const control = code < 0x20 || (code >= 0x7f && code <= 0x9f);
+    escaped += control ? `\\u${code.toString(16).padStart(4, '0')}` : char;
+    if (escaped.length > MAX_NAME_LENGTH) break;
+  }
+  return escaped.length > MAX_NAME_LENGTH ? `${escaped.slice(0, MAX_NAME_LENGTH - 1)}…` : escaped;
+}
+
+export interface ResolveHeaderOptions {
+  /** `ignore` (default): columns outside the schema are left out and named; `reject`: the file fails. */
+  unknownColumns?: UnknownColumnsPolicy;
+  /** The file's separator (a comma when absent): a message says it when it is another one. */
+  delimiter?: string;
+  /** How a person calls that separator (`semicolon`). */
+  delimiterName?: string;
+}
+
+const IDENTITY: ColumnMapping = COLUMNS.map((_, index) => index);
+
+/** True when a headerless record has the schema's columns: the optional ones may trail empty. */
+function fitsWidth(fields: readonly string[]): boolean {
+  return usedWidth(fields) <= COLUMNS.length && fields.length >= REQUIRED_WIDTH;
+}
+
+/** True when these fields are a valid record in the schema's column order (a file without a header). */
+export function isSchemaRecord(fields: readonly string[]): boolean {
+  return fitsWidth(fields) && checkRecord(toRecord(fields, IDENTITY), 0).errors === null;
+}
+
 /**
  * Decides what the first row is: a header naming the schema's columns in any order, or (in a file
- * without a header) a valid record in the schema's column order. Anything else rejects the file
- * with a message that says which columns were expected, missing or unknown.
+ * without a header) a valid record in the schema's column order. Empty header cells and their
+ * columns are ignored (Excel saves a stray column that way); other columns outside the schema are
+ * left out and named, or reject the file under `unknownColumns: 'reject'`. A missing or repeated
+ * column rejects the file, naming it.
  */
-export function resolveHeader(fields: readonly string[], line = 1): HeaderResolution {
+export function resolveHeader(
+  fields: readonly string[],
+  line = 1,
+  options: ResolveHeaderOptions = {},
+): ColumnLayout {
   const cells = fields.map(normalise);
   const known = cells.filter((cell) => COLUMNS.includes(cell));
   const expected = COLUMNS.join(',');
+  const delimiter = options.delimiter ?? ',';
+  // A semicolon file told about a comma header would blame its separator: say which was read.
+  const readWith =
+    delimiter === ',' ? '' : ` (read with ${options.delimiterName ?? delimiter} as the separator)`;
   if (known.length === 0) {
-    if (
-      fields.length === COLUMNS.length &&
-      validateRecord(toRecord(fields, IDENTITY), line) === null
-    ) {
-      return { kind: 'data', mapping: IDENTITY };
+    const errors = fitsWidth(fields) ? checkRecord(toRecord(fields, IDENTITY), line).errors : null;
+    if (fitsWidth(fields) && errors === null) {
+      return {
+        kind: 'data',
+        mapping: [...IDENTITY],
+        width: COLUMNS.length,
+        needed: REQUIRED_WIDTH,
+        notLoaded: [],
+        notLoadedCount: 0,
+      };
     }
+    // It may be a student's record: its shape and what is wrong with it, never its values.
+    const width = usedWidth(fields);
+    const shape = fitsWidth(fields)
+      ? `${width} fields`
+      : `${width} fields (a record has ${COLUMNS.length})`;
+    const asRecord = errors ? `, and as a record ${errors.map((e) => e.error).join('; ')}` : '';
     throw new FileProblem(
       'INVALID_HEADER',
-      `The first row is neither the header "${expected}" nor a valid record in that column order (found "${fields.join(',').slice(0, 200)}").`,
+      `The first row is neither the header "${expected}" nor a valid record in that column order: it has ${shape}${readWith}, none of them a column name${asRecord}.`,
       line,
+      { value: clipValue(fields.join(delimiter)) },
     );
   }
-  const missing = COLUMNS.filter((column) => !cells.includes(column));
-  const unknown = cells.filter((cell) => !COLUMNS.includes(cell));
-  const repeated = known.filter((cell, index) => known.indexOf(cell) !== index);
-  if (missing.length > 0 || unknown.length > 0 || repeated.length > 0) {
+  // An optional column may be left out of the header: its attribute is then never written.
+  const missing = COLUMN_DEFS.filter((c) => c.required && !cells.includes(c.name)).map(
+    (c) => c.name,
+  );
+  const unknown = fields.filter((_, i) => cells[i] !== '' && !COLUMNS.includes(cells[i] ?? ''));
+  const rejectUnknown = options.unknownColumns === 'reject' && unknown.length > 0;
+  // Schema columns only, each once, however often a header repeats one.
+  const repeated = COLUMNS.filter((column) => known.indexOf(column) !== known.lastIndexOf(column));
+  if (missing.length > 0 || rejectUnknown || repeated.length > 0) {
+    // A first row with more other cells than column names may be a student's record that happens
+    // to hold one (a course called "Course"): its other cells are values, so they are not named.
+    const mayBeRecord = missing.length > 0 && unknown.length > known.length;
     const problems = [
       missing.length > 0 ? `missing ${missing.join(', ')}` : '',
-      unknown.length > 0 ? `unknown ${unknown.map((c) => `"${c}"`).join(', ')}` : '',
+      // The file fails anyway: a misspelt column among the unknown ones is the likely cause.
+      mayBeRecord
+        ? `${unknown.length} other cells, not named here: the first row may be a record (it is in the rejected-rows report)`
+        : unknown.length > 0
+          ? `unknown ${quoteNames(unknown.map((c) => c.trim().toLowerCase()))}${rejectUnknown ? ' (UNKNOWN_COLUMNS is reject)' : ''}`
+          : '',
       repeated.length > 0 ? `repeated ${repeated.join(', ')}` : '',
     ].filter(Boolean);
     throw new FileProblem(
       'INVALID_HEADER',
-      `The header must name the columns ${expected} (in any order): ${problems.join('; ')}.`,
+      `The header must name the columns ${expected} (in any order)${readWith}: ${problems.join('; ')}.`,
       line,
+      mayBeRecord ? { value: clipValue(fields.join(',')) } : undefined,
     );
   }
-  return { kind: 'header', mapping: COLUMNS.map((column) => cells.indexOf(column)) };
+  return {
+    kind: 'header',
+    mapping: COLUMNS.map((column) => cells.indexOf(column)),
+    width: fields.length,
+    needed: usedWidth(fields),
+    notLoaded: unknown.slice(0, MAX_NAMES).map(boundName),
+    notLoadedCount: unknown.length,
+  };
 }

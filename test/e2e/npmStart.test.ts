@@ -105,4 +105,53 @@ describe.skipIf(awsMissing && process.env.CI !== 'true')('npm start', () => {
       'A10005',
     ]);
   }, 120_000);
+
+  it.each([
+    ['excel-leftovers.csv', 3, 'E1000', []],
+    ['semicolon.csv', 3, 'D1000', ['Separator: semicolon']],
+  ])(
+    'loads %s as a registrar would drop it, and says how it read it',
+    async (name, count, idPrefix, said) => {
+      // Prepare: the printed command, with another file
+      const [copy] = output.match(/^ {2}AWS_ACCESS_KEY_ID=\S+ .* s3 cp \S+ s3:\/\/\S+$/m) ?? [];
+      const [scan] =
+        output.match(/^ {2}AWS_ACCESS_KEY_ID=\S+ .* dynamodb scan --table-name \S+$/m) ?? [];
+      const command = (copy ?? '').replace(
+        / s3 cp \S+ (s3:\/\/\S+)$/,
+        ` s3 cp test/fixtures/${name} $1`,
+      );
+
+      // Act
+      await freshShell(command);
+      const summary = await waitFor(
+        new RegExp(
+          `SNS summary ━━ \\[SUCCEEDED\\] ${name.replace('.', '\\.')}: ${count} rows loaded[\\s\\S]*?Processed in`,
+        ),
+      );
+      const table = JSON.parse(await freshShell(`${scan} --output json`)) as {
+        Items: { student_id: { S: string } }[];
+      };
+
+      // Assess
+      for (const line of said) expect(summary[0]).toContain(line);
+      expect(summary[0]).toContain(`The file is now at s3://archive/${name}`);
+      expect(
+        table.Items.map((item) => item.student_id.S).filter((id) => id.startsWith(idPrefix)),
+      ).toHaveLength(count);
+    },
+    120_000,
+  );
+
+  it('loads a file whose name ends in .csv in any casing, as the deployed notification does', async () => {
+    // Prepare
+    const [copy] = output.match(/^ {2}AWS_ACCESS_KEY_ID=\S+ .* s3 cp \S+ s3:\/\/\S+$/m) ?? [];
+    const mixedCase = (copy ?? '').replace(/s3:\/\/(\S+?)\/\S*$/, 's3://$1/Roster.Csv');
+
+    // Act
+    await freshShell(mixedCase);
+
+    // Assess
+    await waitFor(/SNS summary ━━ \[SUCCEEDED\] Roster\.Csv: 5 rows loaded/);
+    expect(output).toContain('The file is now at s3://archive/Roster.Csv');
+  }, 120_000);
 });

@@ -9,8 +9,8 @@ import type { Context, S3Event } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClients } from '../../src/clients.ts';
 import { loadConfig } from '../../src/config.ts';
-import { lambdaContext } from '../../src/local/lambdaContext.ts';
 import { LocalStack } from '../../src/local/LocalStack.ts';
+import { lambdaContext } from '../../src/local/lambdaContext.ts';
 import { type ContinuationEvent, isContinuationEvent } from '../../src/pipeline/continuation.ts';
 import type { Clients } from '../../src/pipeline/ingestObject.ts';
 import { createIngestOnce } from '../../src/pipeline/ingestOnce.ts';
@@ -223,24 +223,24 @@ describe('Continuation: files longer than one invocation', () => {
       }),
     );
     const seen = stack.lambda.invocations.length;
+    // S3 Batch Operations sends a task again after a TemporaryFailure, with a new invocation id.
+    const task = (invocationId: string) => ({
+      invocationSchemaVersion: '2.0',
+      invocationId,
+      job: { id: 'job-long', userArguments: { move: 'true', notify: 'true' } },
+      tasks: [
+        {
+          taskId: 'task-1',
+          s3Bucket: stack.names.inbound,
+          s3Key: 'long/batch+job.csv',
+          s3VersionId: null,
+        },
+      ],
+    });
 
     // Act
-    const response = await batch(
-      {
-        invocationSchemaVersion: '2.0',
-        invocationId: 'invocation-1',
-        job: { id: 'job-long', userArguments: { move: 'true', notify: 'true' } },
-        tasks: [
-          {
-            taskId: 'task-1',
-            s3Bucket: stack.names.inbound,
-            s3Key: 'long/batch+job.csv',
-            s3VersionId: null,
-          },
-        ],
-      },
-      rowBudget(4),
-    );
+    const response = await batch(task('invocation-1'), rowBudget(4));
+    const askedWhileLoading = await batch(task('invocation-2'), rowBudget(4));
     let parts = 0;
     while (stack.lambda.invocations.length > seen + parts) {
       const next = JSON.parse(
@@ -250,12 +250,23 @@ describe('Continuation: files longer than one invocation', () => {
       expect(await batch(next, rowBudget(4))).toBeUndefined();
     }
 
-    // Assess
-    expect(response.results).toEqual([
+    const askedWhenDone = await batch(task('invocation-3'), rowBudget(4));
+
+    // Assess: never "Succeeded" before the file has finished; the final answer once it has.
+    for (const unfinished of [response, askedWhileLoading]) {
+      expect(unfinished.results).toEqual([
+        expect.objectContaining({
+          taskId: 'task-1',
+          resultCode: 'TemporaryFailure',
+          resultString: expect.stringMatching(/^CONTINUED: not finished yet/),
+        }),
+      ]);
+    }
+    expect(askedWhenDone.results).toEqual([
       expect.objectContaining({
         taskId: 'task-1',
         resultCode: 'Succeeded',
-        resultString: expect.stringMatching(/^CONTINUED/),
+        resultString: expect.stringMatching(/^PARTIAL: 3 of 3000 rows rejected, 2997 loaded/),
       }),
     ]);
     expect(parts).toBeGreaterThanOrEqual(2);

@@ -78,10 +78,13 @@ describe('Handler: ingest, file problems (FAILED)', () => {
 
     // Assess
     expect(summary.json.fileError?.message).toBe(
-      'The first row is neither the header "student_id,first_name,last_name,course" nor a valid record in that column order (found "id,name,surname,class").',
+      'The first row is neither the header "student_id,first_name,last_name,course" nor a valid record in that column order: it has 4 fields, none of them a column name, and as a record student_id has an invalid format (expected one capital letter and five digits, e.g. A10001).',
     );
     expect(summary.json.rows).toEqual({ total: 0, written: 0, rejected: 0, duplicates: 0 });
-    expect(report.slice(1)).toEqual([['1', '', '', summary.json.fileError?.message]]);
+    // The row itself is shown only in the private report.
+    expect(report.slice(1)).toEqual([
+      ['1', '', 'id,name,surname,class', summary.json.fileError?.message],
+    ]);
     expect(await harness.tableRows()).toEqual([]);
   });
 

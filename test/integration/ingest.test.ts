@@ -49,8 +49,8 @@ function expectedTable(name: string, { headerless = false } = {}): StudentRecord
   for (const r of records) byKey.set(`${r.student_id}\u0000${r.course}`, { ...r });
   return [...byKey.values()].sort(
     (a, b) =>
-      (a.student_id ?? '').localeCompare(b.student_id ?? '') ||
-      (a.course ?? '').localeCompare(b.course ?? ''),
+      String(a.student_id ?? '').localeCompare(String(b.student_id ?? '')) ||
+      String(a.course ?? '').localeCompare(String(b.course ?? '')),
   );
 }
 

@@ -26,6 +26,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { lambdaContext } from '../../src/local/lambdaContext.ts';
 import { LOCAL_CREDENTIALS, LocalStack } from '../../src/local/LocalStack.ts';
 import { nextSequencer } from '../../src/local/nextSequencer.ts';
+import { continuationsSince, rowBudget, taggedCsv } from '../support/longFiles.ts';
 import { findOnPath, MOTO_INSTALL_HINT, type Moto, startMoto } from '../support/startMoto.ts';
 
 /*
@@ -110,6 +111,13 @@ const FIXTURES: Fixture[] = [
     status: 'FAILED',
     rows: { total: 0, written: 0, rejected: 0, duplicates: 0 },
     loaded: [],
+  },
+  {
+    key: 'term 2/ROSTER.Csv',
+    body: `${HEADER}\nM60001,Edsger,Dijkstra,Algorithms\n`,
+    status: 'SUCCEEDED',
+    rows: { total: 1, written: 1, rejected: 0, duplicates: 0 },
+    loaded: [['M60001', 'Edsger', 'Dijkstra', 'Algorithms']],
   },
 ];
 const TEXT_FILE = { key: 'notes/read me.txt', body: 'not a csv\n' };
@@ -339,8 +347,8 @@ describe.skipIf(motoMissing && !inCi)(
             QueueConfigurations: [
               {
                 QueueArn: await queueArn(eventQueueUrl),
+                // As deployed: no suffix filter (S3's are case-sensitive), the function picks.
                 Events: ['s3:ObjectCreated:*'],
-                Filter: { Key: { FilterRules: [{ Name: 'suffix', Value: '.csv' }] } },
               },
             ],
           },
@@ -375,16 +383,18 @@ describe.skipIf(motoMissing && !inCi)(
       await Promise.all([drain(eventQueueUrl), drain(summaryQueueUrl)]);
     });
 
-    it('ingests every .csv named in the real notifications, whatever the key, and ignores the .txt', async () => {
+    it('ingests every .csv named in the real notifications, whatever the key and its casing, and ignores the .txt', async () => {
       // Prepare
       for (const fixture of FIXTURES) await put(fixture.key, fixture.body);
       await put(TEXT_FILE.key, TEXT_FILE.body);
       const events = await receiveS3Events();
 
-      // The suffix filter let only the .csv files through, with their keys encoded as S3 does.
+      // Every object is announced (no suffix filter), with its key encoded as S3 does.
       const keys = events.map(eventKey);
       expect(events.every((event) => event.Records.length === 1)).toBe(true);
-      expect(keys.map((k) => k.decoded).sort()).toEqual(FIXTURES.map((f) => f.key).sort());
+      expect(keys.map((k) => k.decoded).sort()).toEqual(
+        [...FIXTURES, TEXT_FILE].map((f) => f.key).sort(),
+      );
       for (const { raw } of keys) expect(raw).toMatch(/^[A-Za-z0-9%+._~*'()!/-]+$/);
       expect(keys.map((k) => k.raw)).toContain('a%2Bb%3Dc%26d%2F100%25+done.csv');
 
@@ -446,7 +456,7 @@ describe.skipIf(motoMissing && !inCi)(
     it('treats a redelivered notification as a no-op: no second summary, nothing moved', async () => {
       // Prepare
       const key = 'redelivery/once only.csv';
-      const body = `${HEADER}\nM60001,Once,Only,Idempotency\n`;
+      const body = `${HEADER}\nM90001,Once,Only,Idempotency\n`;
       await put(key, body);
       const [event] = await receiveS3Events();
       if (!event) throw new Error('No notification for the upload');
@@ -456,7 +466,7 @@ describe.skipIf(motoMissing && !inCi)(
       await handler(structuredClone(event), lambdaContext());
 
       // Assess
-      expect(await tableRows('M6')).toEqual([['M60001', 'Once', 'Only', 'Idempotency']]);
+      expect(await tableRows('M9')).toEqual([['M90001', 'Once', 'Only', 'Idempotency']]);
       expect(await readObject(NAMES.archive, key)).toBe(body);
       const summaries = await receiveSummaries();
       expect(summaries.map((s) => [s.body.status, s.body.source.key])).toEqual([
@@ -612,6 +622,61 @@ describe.skipIf(motoMissing && !inCi)(
           undefined,
           reports[0]?.versionId,
         ]);
+      });
+
+      it('keeps the report of each of two long uploads of one name to its own rows', async () => {
+        // Prepare: upload A of a name goes through two parts; then upload B of the same name
+        // goes through two parts (the same part numbers as A's pieces).
+        const key = 'long/same name.csv';
+        const lambda = stack?.lambda;
+        if (!lambda) throw new Error('no stack');
+        const partsOf = (versionId: string | undefined, from: number) =>
+          continuationsSince(lambda, from).filter((e) => e.upload.versionId === versionId);
+        const seen = lambda.invocations.length;
+        const a = await put(key, taggedCsv(2_000, 'alpha', 100));
+        const [eventA] = await eventsAsS3SendsThem([a]);
+        if (!eventA) throw new Error('No event');
+        await handler(eventA, rowBudget(2));
+        const [a1] = partsOf(a.versionId, seen);
+        if (!a1) throw new Error('A did not continue');
+        await handler(a1, rowBudget(2));
+        const b = await put(key, taggedCsv(2_000, 'beta', 100));
+        const [eventB] = await eventsAsS3SendsThem([b]);
+        if (!eventB) throw new Error('No event');
+        await handler(eventB, rowBudget(2));
+        const [b1] = partsOf(b.versionId, seen);
+        if (!b1) throw new Error('B did not continue');
+        await handler(b1, rowBudget(2));
+
+        // Act: A's next part (it stops there: B is newer) closes A's report; B runs to its end.
+        const [, a2] = partsOf(a.versionId, seen);
+        if (!a2) throw new Error('A did not hand over its third part');
+        await handler(a2, rowBudget(2));
+        for (let at = 1; ; at++) {
+          const next = partsOf(b.versionId, seen)[at];
+          if (!next) break;
+          await handler(next, rowBudget(2));
+        }
+
+        // Assess: each summary names a report version that holds its own upload's rows only.
+        const summaries = (await receiveSummaries()).filter((s) => s.body.source.key === key);
+        expect(summaries.map((s) => [s.body.status, s.body.source.versionId])).toEqual([
+          ['SUPERSEDED', a.versionId],
+          ['PARTIAL', b.versionId],
+        ]);
+        const [ofA, ofB] = summaries.map((s) => s.body.report);
+        const reportA = await readObject(NAMES.error, ofA?.key ?? '', ofA?.versionId);
+        const reportB = await readObject(NAMES.error, ofB?.key ?? '', ofB?.versionId);
+        expect(reportA).toMatch(/^line,field,value,error\n\d+,student_id,bad-alpha-/);
+        expect(reportA).not.toContain('beta');
+        expect(reportB.split('\n').filter(Boolean)).toHaveLength(1 + 20);
+        expect(reportB).not.toContain('alpha');
+        expect(summaries[1]?.body.rows).toEqual({
+          total: 2_000,
+          written: 1_980,
+          rejected: 20,
+          duplicates: 0,
+        });
       });
 
       it("keeps the newer upload's rows and archived copy when the older upload's event comes last, and keeps the older one apart as superseded", async () => {

@@ -134,3 +134,32 @@ export function failNext(
   );
   return state;
 }
+
+/**
+ * Fails the next `times` progress-ledger writes that record `stage` (a PutItem of the ledger's
+ * `progress` attribute), as a DynamoDB outage right after a step would.
+ */
+export function failLedgerSave(
+  ddb: DynamoDBDocumentClient,
+  stage: string,
+  times = 1,
+): { failed: number } {
+  const state = { failed: 0 };
+  ddb.middlewareStack.add(
+    (next, context) => async (args) => {
+      // The document client's input, before marshalling.
+      const item = (args.input as { Item?: { progress?: { stage?: string } } }).Item;
+      if (
+        context.commandName === 'PutItemCommand' &&
+        item?.progress?.stage === stage &&
+        state.failed < times
+      ) {
+        state.failed++;
+        throw serviceError('InternalServerError', 500, `Injected ledger failure at ${stage}`);
+      }
+      return next(args);
+    },
+    { step: 'initialize', name: `failLedgerSave${stage}` },
+  );
+  return state;
+}

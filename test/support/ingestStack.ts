@@ -137,8 +137,8 @@ export class IngestStack {
     } while (ExclusiveStartKey);
     return items.sort(
       (a, b) =>
-        (a.student_id ?? '').localeCompare(b.student_id ?? '') ||
-        (a.course ?? '').localeCompare(b.course ?? ''),
+        String(a.student_id ?? '').localeCompare(String(b.student_id ?? '')) ||
+        String(a.course ?? '').localeCompare(String(b.course ?? '')),
     );
   }
 

@@ -1,9 +1,11 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
+import { loadDataset } from '../../src/validation/schema.ts';
 import { readZipEntries } from './readZipEntries.ts';
 
 /**
@@ -197,7 +199,7 @@ function roleOf(functionId: string): string {
 const inboundBucketName = render(props('InboundBucket').BucketName);
 
 describe('Template: functions', () => {
-  it('runs every function on nodejs22.x and arm64 with recursive loop detection on', () => {
+  it("runs every function on nodejs24.x and arm64, with Lambda's 16-invocation loop cut off", () => {
     // Prepare
     const functions = functionsByLogicalId();
 
@@ -207,9 +209,67 @@ describe('Template: functions', () => {
       'IngestLambdaFunction',
     ]);
     for (const [id] of functions) {
-      expect(props(id).Runtime, id).toBe('nodejs22.x');
+      expect(props(id).Runtime, id).toBe('nodejs24.x');
       expect(props(id).Architectures, id).toEqual(['arm64']);
-      expect(props(id).RecursiveLoop ?? 'Terminate', id).toBe('Terminate');
+      // A long file's parts are a chain of invocations; Terminate would drop its 17th part.
+      expect(props(id).RecursiveLoop, id).toBe('Allow');
+    }
+  });
+
+  it('reserves concurrency only when a number is given, so a new account can deploy', () => {
+    // Prepare
+    const parameter = template.Parameters?.ReservedConcurrency;
+
+    // Assess
+    expect(parameter?.Default).toBe('');
+    expect(template.Conditions?.HasReservedConcurrency).toEqual({
+      'Fn::Not': [{ 'Fn::Equals': [ref('ReservedConcurrency'), ''] }],
+    });
+    for (const [id] of functionsByLogicalId()) {
+      expect(props(id).ReservedConcurrentExecutions, id).toEqual({
+        'Fn::If': ['HasReservedConcurrency', ref('ReservedConcurrency'), ref('AWS::NoValue')],
+      });
+    }
+  });
+
+  it('ships the schemas in each package, so SCHEMA_FILE can pick another dataset', () => {
+    // Prepare
+    const id = 'IngestLambdaFunction';
+    const artifact = join(PACKAGE_DIR, basename(String(at(props(id), 'Code', 'S3Key'))));
+    const dir = mkdtempSync(join(tmpdir(), 's3-csv-ingest-package-'));
+    try {
+      for (const entry of readZipEntries(artifact)) {
+        mkdirSync(dirname(join(dir, entry.name)), { recursive: true });
+        writeFileSync(join(dir, entry.name), entry.data());
+      }
+      const env: Record<string, string> = {
+        PATH: process.env.PATH ?? '',
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'unused',
+        AWS_SECRET_ACCESS_KEY: 'unused',
+        AWS_LAMBDA_FUNCTION_NAME: resolve(props(id).FunctionName),
+        POWERTOOLS_METRICS_DISABLED: 'true',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      };
+      for (const [variable, value] of Object.entries(environment(id))) {
+        env[variable] = resolve(value);
+      }
+      // Act: cold start in the package root, as Lambda runs it (/var/task is the working directory).
+      const coldStart = (schemaFile: string) =>
+        spawnSync(
+          process.execPath,
+          ['--input-type=module', '-e', "await import('./src/handlers/ingest.mjs')"],
+          { cwd: dir, env: { ...env, SCHEMA_FILE: schemaFile }, encoding: 'utf8' },
+        );
+      const grades = coldStart('schemas/grades.schema.json');
+      const missing = coldStart('schemas/missing.schema.json');
+
+      // Assess
+      expect(grades.status, grades.stderr).toBe(0);
+      expect(missing.status).not.toBe(0);
+      expect(missing.stderr).toContain('SCHEMA_FILE schemas/missing.schema.json: cannot be read');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
@@ -270,15 +330,13 @@ describe('Template: functions', () => {
     }
   });
 
-  it('gives the ingest function 15 minutes, a full vCPU and a bounded concurrency', () => {
+  it('gives the ingest function 15 minutes and a full vCPU', () => {
     // Prepare
     const ingest = props('IngestLambdaFunction');
 
     // Assess
     expect(ingest.Timeout).toBe(900);
     expect(ingest.MemorySize).toBeGreaterThanOrEqual(1769);
-    expect(Number.isInteger(ingest.ReservedConcurrentExecutions)).toBe(true);
-    expect(ingest.ReservedConcurrentExecutions).toBeGreaterThanOrEqual(1);
   });
 });
 
@@ -348,24 +406,15 @@ describe('Template: configuration', () => {
 });
 
 describe('Template: inbound notification', () => {
-  it('invokes the ingest function for created objects whose key ends in .csv or .CSV', () => {
+  it('invokes the ingest function for every created object: a suffix filter is case-sensitive', () => {
     // Prepare
     const configurations = asArray(
       at(props('InboundBucket'), 'NotificationConfiguration', 'LambdaConfigurations'),
     );
 
-    // Assess
+    // Assess: no filter, so Roster.Csv triggers too; the function picks the CSV files itself.
     expect(configurations).toEqual([
-      {
-        Event: 's3:ObjectCreated:*',
-        Filter: { S3Key: { Rules: [{ Name: 'suffix', Value: '.csv' }] } },
-        Function: getAtt('IngestLambdaFunction', 'Arn'),
-      },
-      {
-        Event: 's3:ObjectCreated:*',
-        Filter: { S3Key: { Rules: [{ Name: 'suffix', Value: '.CSV' }] } },
-        Function: getAtt('IngestLambdaFunction', 'Arn'),
-      },
+      { Event: 's3:ObjectCreated:*', Function: getAtt('IngestLambdaFunction', 'Arn') },
     ]);
   });
 
@@ -494,24 +543,54 @@ describe('Template: buckets', () => {
     const rules = asArray(at(props('ErrorBucket'), 'LifecycleConfiguration', 'Rules'));
     expect(rules.some((rule) => Number(at(rule, 'ExpirationInDays')) > 0)).toBe(true);
   });
+
+  it('keeps every upload of a name in the archive and error buckets, as versions that expire', () => {
+    for (const id of ['ArchiveBucket', 'ErrorBucket']) {
+      // Prepare
+      const bucket = props(id);
+      const rules = asArray(at(bucket, 'LifecycleConfiguration', 'Rules'));
+      const bucketWide = rules.filter((rule) => at(rule, 'Prefix') === undefined);
+
+      // Assess
+      expect(at(bucket, 'VersioningConfiguration', 'Status'), id).toBe('Enabled');
+      expect(
+        bucketWide.some(
+          (rule) => Number(at(rule, 'NoncurrentVersionExpiration', 'NoncurrentDays')) >= 30,
+        ),
+        `${id}: noncurrent versions are kept a month or more`,
+      ).toBe(true);
+    }
+  });
+
+  it("expires a long file's leftover work in progress under _ingest/ within a week", () => {
+    // Prepare
+    const rules = asArray(at(props('ErrorBucket'), 'LifecycleConfiguration', 'Rules'));
+    const work = rules.find((rule) => at(rule, 'Prefix') === '_ingest/');
+
+    // Assess
+    expect(Number(at(work, 'ExpirationInDays'))).toBeGreaterThan(0);
+    expect(Number(at(work, 'ExpirationInDays'))).toBeLessThanOrEqual(7);
+    expect(Number(at(work, 'NoncurrentVersionExpiration', 'NoncurrentDays'))).toBeGreaterThan(0);
+  });
 });
 
 describe('Template: tables', () => {
-  it("keys the student table as the record schema's x-table-key says", () => {
-    // Prepare
-    const schema = JSON.parse(readFileSync(join(ROOT, 'schemas/student.schema.json'), 'utf8'));
-    const key = at(schema, 'x-table-key');
+  it("keys the student table as the record schema's x-table-key says, with its columns' types", () => {
+    // Prepare: the schema as the function reads it (the default dataset).
+    const dataset = loadDataset(undefined);
+    const { partition, sort } = dataset.tableKey;
+    const names = sort === undefined ? [partition] : [partition, sort];
+    const typeOf = (name: string) =>
+      dataset.columns.find((c) => c.name === name)?.type === 'string' ? 'S' : 'N';
     const table = props('StudentTable');
 
     // Assess
-    expect(table.KeySchema).toEqual([
-      { AttributeName: at(key, 'partition'), KeyType: 'HASH' },
-      { AttributeName: at(key, 'sort'), KeyType: 'RANGE' },
-    ]);
-    expect(table.AttributeDefinitions).toEqual([
-      { AttributeName: at(key, 'partition'), AttributeType: 'S' },
-      { AttributeName: at(key, 'sort'), AttributeType: 'S' },
-    ]);
+    expect(table.KeySchema).toEqual(
+      names.map((name, i) => ({ AttributeName: name, KeyType: i === 0 ? 'HASH' : 'RANGE' })),
+    );
+    expect(table.AttributeDefinitions).toEqual(
+      names.map((name) => ({ AttributeName: name, AttributeType: typeOf(name) })),
+    );
   });
 
   it('bills the student table on demand, with point-in-time recovery', () => {
@@ -563,7 +642,7 @@ describe('Template: IAM', () => {
     }
   });
 
-  it('lets the ingest function delete uploads in the inbound bucket and report pieces only', () => {
+  it('lets the ingest function delete uploads in the inbound bucket and its own work in progress only', () => {
     // Prepare
     const role = roleOf('IngestLambdaFunction');
     const inboundObjects = `arn:<AWS::Partition>:s3:::${inboundBucketName}/*`;
@@ -572,11 +651,16 @@ describe('Template: IAM', () => {
     for (const action of ['s3:GetObject', 's3:GetObjectVersion']) {
       expect(allowedResources(role, action), action).toContain(inboundObjects);
     }
-    expect(allowedResources(role, 's3:DeleteObjectVersion')).toEqual([inboundObjects]);
-    expect(allowedResources(role, 's3:DeleteObject').sort()).toEqual([
-      '<ErrorBucket.Arn>/*.errors.csv.part-*',
-      inboundObjects,
-    ]);
+    for (const action of ['s3:DeleteObject', 's3:DeleteObjectVersion']) {
+      expect(allowedResources(role, action).sort(), action).toEqual([
+        '<ErrorBucket.Arn>/_ingest/*',
+        inboundObjects,
+      ]);
+    }
+    // A copy is verified by HeadObject of the version it wrote.
+    for (const bucket of ['<ArchiveBucket.Arn>/*', '<ErrorBucket.Arn>/*']) {
+      expect(allowedResources(role, 's3:GetObjectVersion'), bucket).toContain(bucket);
+    }
     expect(allowedResources(role, 's3:PutObject').sort()).toEqual([
       '<ArchiveBucket.Arn>/*',
       '<ErrorBucket.Arn>/*',
@@ -640,21 +724,26 @@ describe('Template: notifications, failures and alarms', () => {
     expect(template.Parameters?.[String(endpoint)]?.Default).toBe('');
   });
 
-  it('sends failed asynchronous invocations to an encrypted dead-letter queue', () => {
-    // Prepare
-    const invokeConfig = resourcesOfType('AWS::Lambda::EventInvokeConfig').find(
-      ([, r]) => render(r.Properties?.FunctionName) === '<IngestLambdaFunction>',
-    );
+  it('sends failed asynchronous invocations of both functions to an encrypted dead-letter queue', () => {
+    // Prepare: S3 events invoke ingest asynchronously; long files continue asynchronously in both.
     const queue = props('DeadLetterQueue');
-
-    // Assess
-    expect(
-      at(invokeConfig?.[1].Properties, 'DestinationConfig', 'OnFailure', 'Destination'),
-    ).toEqual(getAtt('DeadLetterQueue', 'Arn'));
     expect(queue.SqsManagedSseEnabled === true || queue.KmsMasterKeyId !== undefined).toBe(true);
-    expect(allowedResources(roleOf('IngestLambdaFunction'), 'sqs:SendMessage')).toEqual([
-      '<DeadLetterQueue.Arn>',
-    ]);
+
+    for (const [id] of functionsByLogicalId()) {
+      const invokeConfig = resourcesOfType('AWS::Lambda::EventInvokeConfig').find(
+        ([, r]) => render(r.Properties?.FunctionName) === `<${id}>`,
+      );
+
+      // Assess
+      expect(
+        at(invokeConfig?.[1].Properties, 'DestinationConfig', 'OnFailure', 'Destination'),
+        id,
+      ).toEqual(getAtt('DeadLetterQueue', 'Arn'));
+      expect(at(invokeConfig?.[1].Properties, 'MaximumRetryAttempts'), id).toBe(2);
+      expect(allowedResources(roleOf(id), 'sqs:SendMessage'), id).toEqual([
+        '<DeadLetterQueue.Arn>',
+      ]);
+    }
   });
 
   it('alarms on function errors, throttles and dead letters, to the operators topic', () => {

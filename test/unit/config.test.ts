@@ -37,6 +37,8 @@ describe('Function: loadConfig', () => {
       writeConcurrency: DEFAULTS.writeConcurrency,
       writeStallMs: 120_000,
       errorPolicy: 'skip',
+      unknownColumns: 'ignore',
+      sourceEncoding: 'utf-8',
       maxErrorRate: DEFAULTS.maxErrorRate,
       multipartCopyThresholdBytes: DEFAULTS.multipartCopyThresholdBytes,
     });
@@ -51,6 +53,8 @@ describe('Function: loadConfig', () => {
       WRITE_CONCURRENCY: '8.9',
       WRITE_STALL_MS: '30000',
       ERROR_POLICY: 'strict',
+      UNKNOWN_COLUMNS: 'reject',
+      SOURCE_ENCODING: 'auto',
       MAX_ERROR_RATE: '0',
     });
 
@@ -61,6 +65,8 @@ describe('Function: loadConfig', () => {
       writeConcurrency: 8,
       writeStallMs: 30_000,
       errorPolicy: 'strict',
+      unknownColumns: 'reject',
+      sourceEncoding: 'auto',
       maxErrorRate: 0,
     });
   });
@@ -87,6 +93,12 @@ describe('Function: loadConfig', () => {
     ['MAX_ERROR_RATE', '1.5', 'MAX_ERROR_RATE must be a number from 0 to 1, got "1.5"'],
     ['MAX_ERROR_RATE', '-0.1', 'MAX_ERROR_RATE must be a number from 0 to 1, got "-0.1"'],
     ['ERROR_POLICY', 'lenient', 'ERROR_POLICY must be "skip" or "strict", got "lenient"'],
+    ['UNKNOWN_COLUMNS', 'drop', 'UNKNOWN_COLUMNS must be "ignore" or "reject", got "drop"'],
+    [
+      'SOURCE_ENCODING',
+      'latin1',
+      'SOURCE_ENCODING must be "utf-8" or "windows-1252" or "auto", got "latin1"',
+    ],
     [
       'MULTIPART_COPY_THRESHOLD_BYTES',
       '1024',

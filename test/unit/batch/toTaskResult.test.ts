@@ -132,15 +132,20 @@ describe('Function: toTaskResult', () => {
     );
   });
 
-  it('answers Succeeded for a file handed to a follow-up invocation, saying so', () => {
-    const continued = ok({
-      kind: 'continued',
-      part: 2,
-      offset: 1_048_576,
-      rows: { total: 5000, written: 5000, rejected: 0, duplicates: 0 },
-    });
-    expect(continued.resultCode).toBe('Succeeded');
-    expect(continued.resultString).toMatch(/^CONTINUED: 5000 rows read so far; part 2/);
+  it('never answers Succeeded for a file still loading in follow-up invocations', () => {
+    for (const replayed of [false, true]) {
+      const continued = ok({
+        kind: 'continued',
+        part: 2,
+        offset: 1_048_576,
+        rows: { total: 5000, written: 5000, rejected: 0, duplicates: 0 },
+        replayed,
+      });
+      expect(continued.resultCode).toBe('TemporaryFailure');
+      expect(continued.resultString).toBe(
+        "CONTINUED: not finished yet: 5000 rows read so far, part 2 goes on from byte 1048576 in a new invocation; the file's summary tells how it ends",
+      );
+    }
   });
 
   it('answers TemporaryFailure for throttling past the retry budget, so S3 redrives the task', () => {

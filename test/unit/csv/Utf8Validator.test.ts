@@ -5,8 +5,7 @@ import { FileProblem } from '../../../src/errors.ts';
 type Outcome = { ok: true; bytes: Buffer } | { ok: false; problem: FileProblem };
 
 /** Pushes `chunks` through a validator and collects what comes out, or the problem it raised. */
-async function validate(chunks: Buffer[]): Promise<Outcome> {
-  const validator = new Utf8Validator();
+async function validate(chunks: Buffer[], validator = new Utf8Validator()): Promise<Outcome> {
   const out: Buffer[] = [];
   validator.on('data', (chunk: Buffer) => out.push(chunk));
   const done = new Promise<void>((resolve, reject) => {
@@ -197,5 +196,36 @@ describe('Class: Utf8Validator', () => {
   it('passes an empty input', async () => {
     // Act & Assess
     expect(await validate([])).toEqual({ ok: true, bytes: Buffer.alloc(0) });
+  });
+});
+
+describe('Class: Utf8Validator, falling back to Windows-1252 (SOURCE_ENCODING=auto)', () => {
+  it('passes every byte on and says so when only ASCII came before the first bad byte, however the chunks fall', async () => {
+    // Prepare
+    const bytes = Buffer.from('id,name\r\nA1,Jos\xe9 \x80\r\nA2,Ann\r\n', 'latin1');
+
+    for (const chunks of splits(bytes)) {
+      // Act
+      const validator = new Utf8Validator(0, 1, true);
+      const outcome = await validate(chunks, validator);
+
+      // Assess
+      expect(outcome).toEqual({ ok: true, bytes });
+      expect(validator.readAsWindows1252).toBe(true);
+    }
+  });
+
+  it('keeps a file whose first non-ASCII bytes are UTF-8 as UTF-8, and rejects a later bad byte', async () => {
+    // Prepare
+    const validator = new Utf8Validator(0, 1, true);
+    const bytes = Buffer.concat([Buffer.from('a,Zoë\n'), Buffer.from([0xe9, 0x0a])]);
+
+    // Act
+    const outcome = await validate([bytes], validator);
+
+    // Assess
+    expect(outcome.ok).toBe(false);
+    expect(validator.sawUtf8).toBe(true);
+    expect(validator.readAsWindows1252).toBe(false);
   });
 });

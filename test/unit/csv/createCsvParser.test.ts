@@ -232,10 +232,13 @@ describe('Function: toFileProblem', () => {
 
   it('maps any other csv-parse error to MALFORMED_CSV and keeps it as the cause', () => {
     // Prepare
-    const csvError = Object.assign(new Error('Invalid Opening Quote'), {
-      code: 'CSV_INVALID_OPENING_QUOTE',
-      lines: 7,
-    });
+    const csvError = Object.assign(
+      // csv-parse quotes the field it was reading: student data, never to be repeated.
+      new Error(
+        'Invalid Opening Quote: a quote is found on field 1 at line 7, value is "Zyxwvutsrq"',
+      ),
+      { code: 'CSV_INVALID_OPENING_QUOTE', lines: 7 },
+    );
 
     // Act
     const problem = toFileProblem(csvError);
@@ -243,7 +246,7 @@ describe('Function: toFileProblem', () => {
     // Assess
     expect(problem?.code).toBe('MALFORMED_CSV');
     expect(problem?.line).toBe(7);
-    expect(problem?.message).toBe('Malformed CSV at line 7: Invalid Opening Quote');
+    expect(problem?.message).toBe('Malformed CSV at line 7 (CSV_INVALID_OPENING_QUOTE).');
     expect(problem?.cause).toBe(csvError);
   });
 });

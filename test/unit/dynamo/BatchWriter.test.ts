@@ -25,7 +25,7 @@ const BatchWriteCommand = BatchWriteItemCommand;
 type BatchWriteCommandInput = BatchWriteItemCommandInput;
 
 const marshalled = (item: StudentRecord): Record<string, AttributeValue> =>
-  Object.fromEntries(Object.entries(item).map(([name, value]) => [name, { S: value }]));
+  Object.fromEntries(Object.entries(item).map(([name, value]) => [name, { S: String(value) }]));
 const unmarshalled = (item: Record<string, AttributeValue> | undefined): StudentRecord =>
   Object.fromEntries(Object.entries(item ?? {}).map(([name, value]) => [name, value.S ?? '']));
 const putOf = (item: StudentRecord): WriteRequest => ({ PutRequest: { Item: marshalled(item) } });

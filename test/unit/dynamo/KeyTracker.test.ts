@@ -54,4 +54,20 @@ describe('Class: KeyTracker', () => {
     expect(falseDuplicates).toBe(0);
     expect(tracker.size).toBe(200_000);
   });
+
+  it('hands its set on through toBuffer/fromBuffer: 8 bytes a key, the same answers after', () => {
+    // Prepare
+    const first = new KeyTracker();
+    for (let i = 0; i < 5_000; i++) first.add(`S${i}\u0000Course ${i % 7}`);
+
+    // Act
+    const bytes = first.toBuffer();
+    const next = KeyTracker.fromBuffer(bytes);
+
+    // Assess
+    expect(bytes.length).toBe(5_000 * 8);
+    expect(next.size).toBe(5_000);
+    expect(next.add('S42\u0000Course 0')).toBe(true);
+    expect(next.add('S5000\u0000Course 2')).toBe(false);
+  });
 });

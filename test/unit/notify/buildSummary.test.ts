@@ -172,6 +172,33 @@ describe('Function: buildSummary', () => {
 });
 
 describe('Function: summaryText', () => {
+  it('escapes line breaks and control characters of keys and messages, so no key writes its own lines', () => {
+    // Prepare
+    const key = 'in\r\nStatus: SUCCEEDED\nEvery row loaded.\u0007.csv';
+    const crafted = result({
+      ...failed(),
+      source: { bucket: 'inbound', key, versionId: 'v\n1' },
+      destination: { bucket: 'errors', key },
+      report: { bucket: 'errors', key: `${key}.errors.csv` },
+      fileError: { code: 'INVALID_HEADER', message: 'unknown "a\nb"\rStatus: OK' },
+      errors: [{ ...rowError(2), error: 'student_id\nline 3: fine' }],
+    });
+
+    // Act
+    const text = summaryText(crafted);
+
+    // Assess
+    const lines = text.split('\n');
+    expect(lines.filter((line) => line.startsWith('Status:'))).toEqual(['Status: FAILED']);
+    for (const c of ['\r', '\u0007']) expect(text).not.toContain(c);
+    expect(text).toContain(
+      'File:   s3://inbound/in\\r\\nStatus: SUCCEEDED\\nEvery row loaded.\\u0007.csv (version v\\n1)',
+    );
+    expect(text).toContain('  unknown "a\\nb"\\rStatus: OK');
+    expect(text).toContain('  line 2: student_id\\nline 3: fine');
+    expect(lines.filter((line) => line.startsWith('  line '))).toHaveLength(1);
+  });
+
   it('tells a person the status, the file, the counts, the first problems and where things went', () => {
     // Act
     const text = summaryText(partial());
@@ -184,7 +211,9 @@ describe('Function: summaryText', () => {
     expect(text).toContain('Rows rejected:  12');
     expect(text).toContain('Duplicate keys: 8 (the last row for each student and course was kept)');
     expect(text).toContain('First problems (of 12 rejected rows):');
-    expect(text).toContain(`  line 2: ${rowError(0).error} (value: "bad2")`);
+    expect(text).toContain(`  line 2: ${rowError(0).error}\n`);
+    // A value from a row is student data: it lives only in the report, even if handed in here.
+    expect(text).not.toMatch(/bad\d/);
     expect(text).toContain('line 11:');
     expect(text).not.toContain('line 12:');
     expect(text).toContain('The file is now at s3://errors/term1/students.csv');

@@ -53,6 +53,44 @@ describe('Function: publishSummary', () => {
     });
   });
 
+  it("keeps every message under SNS's 256 KB and every subject under 100 characters, whatever the outcome holds", async () => {
+    // Prepare: strings far larger than anything the pipeline makes, as a last guard
+    snsMock.on(PublishCommand).resolves({ MessageId: 'm-2' });
+    const key = `${'k\n'.repeat(300)}${'ü'.repeat(300)}.csv`;
+    const huge: IngestResult = {
+      ...result,
+      status: 'FAILED',
+      source: { bucket: 'inbound', key },
+      destination: { bucket: 'errors', key },
+      report: { bucket: 'errors', key },
+      rows: { total: 10, written: 0, rejected: 10, duplicates: 0 },
+      errors: Array.from({ length: 10 }, (_, i) => ({
+        line: i + 2,
+        field: 'student_id',
+        error: `student_id ${'"\u0001'.repeat(20_000)}`,
+        code: 'SCHEMA' as const,
+      })),
+      fileError: { code: 'INVALID_HEADER', message: `unknown ${'"x\n", '.repeat(100_000)}` },
+    };
+
+    // Act
+    await publishSummary(sns, TOPIC, huge);
+
+    // Assess
+    const input = snsMock.commandCalls(PublishCommand)[0]?.args[0].input;
+    const message = input?.Message ?? '';
+    expect(Buffer.byteLength(message)).toBeLessThan(256 * 1024);
+    const parts = JSON.parse(message) as Record<string, string>;
+    for (const part of Object.values(parts))
+      expect(Buffer.byteLength(part)).toBeLessThan(256 * 1024);
+    const json = JSON.parse(parts.sqs ?? '{}');
+    expect(json.status).toBe('FAILED');
+    expect(json.rows).toEqual(huge.rows);
+    expect(json.fileError.code).toBe('INVALID_HEADER');
+    expect(parts.email).toContain('Status: FAILED');
+    expect(input?.Subject).toMatch(/^[\x20-\x7e]{1,99}$/);
+  });
+
   it('throws an InfrastructureError with the cause when SNS fails', async () => {
     // Prepare
     const cause = Object.assign(new Error('Service Unavailable'), {

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import { type LoadProgress, loadRows } from '../../../src/pipeline/loadRows.ts';
+import { type LoadProgress, loadRows, type ResumePoint } from '../../../src/pipeline/loadRows.ts';
 import { ReportWriter } from '../../../src/s3/ReportWriter.ts';
 
 // A clean file never opens the report, so this client is never called.
@@ -21,6 +21,36 @@ function file(rows: number): Buffer {
 }
 
 describe('Function: loadRows', () => {
+  it('resumes from a checkpoint saved before file layouts (only a mapping), across a deploy', async () => {
+    // Prepare: what the previous version saved, as it was stored
+    const bytes = file(600);
+    const whole = await loadRows(Readable.from([bytes]), {
+      writer: null,
+      report: report(),
+      maxErrorRate: 0.5,
+    });
+    const at = bytes.indexOf('Course 0,L00300,');
+    const legacy = {
+      offset: at,
+      line: 2 + 300 + 3,
+      mapping: [1, 2, 3, 0],
+      rows: { total: 300, written: 300, rejected: 0, duplicates: 0 },
+    } as unknown as ResumePoint;
+
+    // Act
+    const rest = await loadRows(Readable.from([bytes.subarray(at)]), {
+      writer: null,
+      report: report(),
+      maxErrorRate: 0.5,
+      resume: legacy,
+    });
+
+    // Assess
+    expect(rest.fileError).toBeNull();
+    expect(rest.rows).toEqual(whole.rows);
+    expect(rest.layout).toMatchObject({ mapping: [1, 2, 3, 0], delimiter: ',', encoding: 'utf-8' });
+  });
+
   it('stops at a record boundary when asked and resumes from there to the same totals', async () => {
     // Prepare
     const bytes = file(2_000);
@@ -39,7 +69,7 @@ describe('Function: loadRows', () => {
       writer: null,
       report: report(),
       maxErrorRate: 0.5,
-      resume: { ...stoppedAt, mapping: first.mapping, rows: first.rows },
+      resume: { ...stoppedAt, layout: first.layout, rows: first.rows },
     });
     const whole = await loadRows(Readable.from([bytes]), {
       writer: null,

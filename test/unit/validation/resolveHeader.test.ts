@@ -1,10 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { FileProblem } from '../../../src/errors.ts';
-import { resolveHeader, toRecord } from '../../../src/validation/resolveHeader.ts';
+import {
+  boundName,
+  fitsLayout,
+  isBlankRecord,
+  resolveHeader,
+  toRecord,
+} from '../../../src/validation/resolveHeader.ts';
 
-function problemOf(fields: string[], line?: number): FileProblem {
+function problemOf(
+  fields: string[],
+  line?: number,
+  options?: Parameters<typeof resolveHeader>[2],
+): FileProblem {
   try {
-    resolveHeader(fields, line);
+    resolveHeader(fields, line, options);
   } catch (error) {
     if (error instanceof FileProblem) return error;
     throw error;
@@ -18,6 +28,10 @@ describe('Function: resolveHeader', () => {
     expect(resolveHeader(['student_id', 'first_name', 'last_name', 'course'])).toEqual({
       kind: 'header',
       mapping: [0, 1, 2, 3],
+      width: 4,
+      needed: 4,
+      notLoaded: [],
+      notLoadedCount: 0,
     });
   });
 
@@ -30,7 +44,7 @@ describe('Function: resolveHeader', () => {
     const resolution = resolveHeader(header);
 
     // Assess
-    expect(resolution).toEqual({ kind: 'header', mapping: [2, 3, 1, 0] });
+    expect(resolution).toMatchObject({ kind: 'header', mapping: [2, 3, 1, 0] });
     expect(toRecord(data, resolution.mapping)).toEqual({
       student_id: 'A10001',
       first_name: 'Jack',
@@ -41,7 +55,7 @@ describe('Function: resolveHeader', () => {
 
   it('ignores case and surrounding spaces in header names', () => {
     // Act & Assess
-    expect(resolveHeader([' Student_ID', 'FIRST_NAME ', ' Last_Name ', 'Course'])).toEqual({
+    expect(resolveHeader([' Student_ID', 'FIRST_NAME ', ' Last_Name ', 'Course'])).toMatchObject({
       kind: 'header',
       mapping: [0, 1, 2, 3],
     });
@@ -52,10 +66,10 @@ describe('Function: resolveHeader', () => {
     const resolution = resolveHeader(['A10001', 'Jack', 'Reacher', 'Advanced Physical Security']);
 
     // Assess
-    expect(resolution).toEqual({ kind: 'data', mapping: [0, 1, 2, 3] });
+    expect(resolution).toMatchObject({ kind: 'data', mapping: [0, 1, 2, 3], width: 4, needed: 4 });
   });
 
-  it('rejects a first row that is neither a header nor valid data, quoting it', () => {
+  it('rejects a first row that is neither a header nor valid data, describing it without its values', () => {
     // Act
     const problem = problemOf(['id', 'name', 'surname', 'class'], 1);
 
@@ -63,8 +77,22 @@ describe('Function: resolveHeader', () => {
     expect(problem.code).toBe('INVALID_HEADER');
     expect(problem.line).toBe(1);
     expect(problem.message).toBe(
-      'The first row is neither the header "student_id,first_name,last_name,course" nor a valid record in that column order (found "id,name,surname,class").',
+      'The first row is neither the header "student_id,first_name,last_name,course" nor a valid record in that column order: it has 4 fields, none of them a column name, and as a record student_id has an invalid format (expected one capital letter and five digits, e.g. A10001).',
     );
+    expect(problem.value).toBe('id,name,surname,class');
+  });
+
+  it('never puts a value of a headerless first row into the message: it is student data', () => {
+    // Act
+    const invalid = problemOf(['X1234', 'Zyxwvutsrq', 'Qjxkvbwmpz', 'Maths 101']);
+    const wide = problemOf(['A10001', 'Zyxwvutsrq', 'Qjxkvbwmpz', 'Maths', 'Pqowieuryt']);
+
+    // Assess
+    for (const problem of [invalid, wide]) {
+      expect(problem.message).not.toMatch(/X1234|Zyxwvutsrq|Qjxkvbwmpz|Maths|Pqowieuryt/);
+      expect(problem.value).toContain('Zyxwvutsrq');
+    }
+    expect(wide.message).toContain('it has 5 fields (a record has 4), none of them a column name.');
   });
 
   it('rejects a headerless first row that fails the schema or has the wrong field count', () => {
@@ -76,30 +104,150 @@ describe('Function: resolveHeader', () => {
 
   it('names the missing and unknown columns of a header', () => {
     // Act
-    const problem = problemOf(['student_id', 'first_name', 'surname', 'course'], 1);
+    const problem = problemOf(['student_id', 'first_name', 'surname', 'course'], 1, {
+      unknownColumns: 'reject',
+    });
 
     // Assess
     expect(problem.code).toBe('INVALID_HEADER');
     expect(problem.message).toBe(
-      'The header must name the columns student_id,first_name,last_name,course (in any order): missing last_name; unknown "surname".',
+      'The header must name the columns student_id,first_name,last_name,course (in any order): missing last_name; unknown "surname" (UNKNOWN_COLUMNS is reject).',
     );
   });
 
-  it('rejects a header with an extra column or a repeated one', () => {
+  it('does not quote the other cells of a first row that may be a record holding one column name', () => {
+    // Prepare: no header, and a student whose course happens to be called "Course"
+    const row = ['Zorgina Privatissima', 'S-77Q', 'Course', 'Maths'];
+
     // Act
-    const extra = problemOf(['student_id', 'first_name', 'last_name', 'course', 'email']);
+    const problem = problemOf(row);
+
+    // Assess: the shape and what is missing, never the values; the row goes to the report only
+    expect(problem.code).toBe('INVALID_HEADER');
+    expect(problem.message).toBe(
+      'The header must name the columns student_id,first_name,last_name,course (in any order): missing student_id, first_name, last_name; 3 other cells, not named here: the first row may be a record (it is in the rejected-rows report).',
+    );
+    for (const value of ['Zorgina', 'S-77Q', 'Maths'])
+      expect(problem.message).not.toContain(value.toLowerCase());
+    expect(problem.value).toBe('Zorgina Privatissima,S-77Q,Course,Maths');
+  });
+
+  it('leaves columns outside the schema out and names them, bounded', () => {
+    // Act
+    const layout = resolveHeader([
+      'Email',
+      'student_id',
+      'first_name',
+      'last_name',
+      'course',
+      'Term',
+    ]);
+
+    // Assess
+    expect(layout).toEqual({
+      kind: 'header',
+      mapping: [1, 2, 3, 4],
+      width: 6,
+      needed: 6,
+      notLoaded: ['Email', 'Term'],
+      notLoadedCount: 2,
+    });
+    expect(boundName(` a\u0000b${'c'.repeat(80)} `)).toBe(`a\\u0000b${'c'.repeat(55)}…`);
+  });
+
+  it('rejects a header with an extra column (UNKNOWN_COLUMNS=reject) or a repeated one', () => {
+    // Act
+    const extra = problemOf(['student_id', 'first_name', 'last_name', 'course', 'email'], 1, {
+      unknownColumns: 'reject',
+    });
     const repeated = problemOf(['student_id', 'first_name', 'last_name', 'course', 'Course']);
     const short = problemOf(['student_id', 'course']);
 
     // Assess
-    expect(extra.message).toContain('unknown "email"');
+    expect(extra.message).toContain('unknown "email" (UNKNOWN_COLUMNS is reject)');
     expect(repeated.message).toContain('repeated course');
     expect(short.message).toContain('missing first_name, last_name');
+  });
+
+  it('ignores empty header cells and their columns, in the middle or trailing (Excel)', () => {
+    // Act
+    const layout = resolveHeader(['student_id', '', 'first_name', 'last_name', 'course', ' ', '']);
+
+    // Assess
+    expect(layout).toMatchObject({ kind: 'header', mapping: [0, 2, 3, 4], width: 7, needed: 5 });
+    expect(fitsLayout(['A10001', 'x', 'Ada', 'Lovelace', 'Maths'], layout)).toBe(true);
+    expect(fitsLayout(['A10001', 'x', 'Ada', 'Lovelace', 'Maths', '', '', '', ''], layout)).toBe(
+      true,
+    );
+    expect(fitsLayout(['A10001', 'x', 'Ada', 'Lovelace'], layout)).toBe(false);
+    expect(fitsLayout(['A10001', 'x', 'Ada', 'Lovelace', 'Maths', '', '', 'y'], layout)).toBe(
+      false,
+    );
+  });
+
+  it('reads a headerless first row with trailing empty fields as data', () => {
+    // Act & Assess
+    expect(resolveHeader(['A10001', 'Jack', 'Reacher', 'Maths', '', ''])).toEqual({
+      kind: 'data',
+      mapping: [0, 1, 2, 3],
+      width: 4,
+      needed: 4,
+      notLoaded: [],
+      notLoadedCount: 0,
+    });
+  });
+
+  it('names at most 10 unknown columns, cut and escaped, however wide the header', () => {
+    // Prepare: about 60 KB of unknown names
+    const header = ['student_id', 'first_name', 'last_name', 'course'];
+    for (let i = 0; i < 6_000; i++) header.push(`unknown_column_${i}`);
+    header.push(`evil\nline "${'q'.repeat(500)}`);
+
+    // Act
+    const problem = problemOf(header, 1, { unknownColumns: 'reject' });
+
+    // Assess
+    expect(problem.message).toContain('unknown "unknown_column_0", "unknown_column_1"');
+    expect(problem.message).toContain(
+      '"unknown_column_9" and 5991 more (UNKNOWN_COLUMNS is reject).',
+    );
+    expect(problem.message.length).toBeLessThan(1_000);
+  });
+
+  it('lists a column repeated many times once, quickly', () => {
+    // Prepare
+    const header = ['student_id', 'first_name', 'last_name', ...Array(20_000).fill('course')];
+
+    // Act
+    const started = Date.now();
+    const problem = problemOf(header);
+
+    // Assess
+    expect(problem.message).toMatch(/: repeated course\.$/);
+    expect(Date.now() - started).toBeLessThan(500);
+  });
+
+  it("keeps the first row for the report, cut to the report's bound", () => {
+    // Act
+    const problem = problemOf(['X1', 'y'.repeat(60_000), 'z', 'w']);
+
+    // Assess
+    expect(problem.value.length).toBeLessThanOrEqual(1_000);
+    expect(problem.value).toMatch(/^X1,y+… \[cut: 60007 characters\]$/);
   });
 
   it('carries the line it was given', () => {
     // Act & Assess
     expect(problemOf(['nope'], 3).line).toBe(3);
+  });
+});
+
+describe('Function: isBlankRecord', () => {
+  it('is true only when every field is empty or blank', () => {
+    // Act & Assess
+    expect(isBlankRecord(['', '', '', ''])).toBe(true);
+    expect(isBlankRecord([' ', '\t', ''])).toBe(true);
+    expect(isBlankRecord(['', '', 'x', ''])).toBe(false);
   });
 });
 

@@ -1,6 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { COLUMNS, TABLE_KEY, validateRecord } from '../../../src/validation/schema.ts';
+import { ConfigError } from '../../../src/errors.ts';
+import {
+  COLUMNS,
+  compileDataset,
+  loadDataset,
+  TABLE_KEY,
+  validateRecord,
+} from '../../../src/validation/schema.ts';
 
 const schemaFile = JSON.parse(
   readFileSync(new URL('../../../schemas/student.schema.json', import.meta.url), 'utf8'),
@@ -65,6 +72,15 @@ describe('Function: validateRecord', () => {
         code: 'SCHEMA',
       },
     ]);
+  });
+
+  it('keeps a huge rejected value cut, with a marker, where the error is made', () => {
+    // Act
+    const errors = validateRecord({ ...valid, student_id: 'Z'.repeat(60_000) }, 2);
+
+    // Assess
+    expect(errors?.[0]?.value.length).toBeLessThanOrEqual(1_000);
+    expect(errors?.[0]?.value).toMatch(/^Z+… \[cut: 60000 characters\]$/);
   });
 
   it('says an empty name or course "is empty"', () => {
@@ -169,5 +185,69 @@ describe('Function: validateRecord', () => {
 
     // Assess
     expect(errors?.map((e) => e.error)).toEqual(['last_name must be string']);
+  });
+});
+
+describe('Function: compileDataset', () => {
+  const base = {
+    type: 'object',
+    'x-table-key': { partition: 'id' },
+    properties: {
+      id: { type: 'integer', minimum: 1 },
+      email: { type: 'string', format: 'email' },
+      born: { type: 'string', format: 'date' },
+    },
+    required: ['id'],
+  };
+
+  it('reads the columns, their types and the key of another schema', () => {
+    // Act
+    const dataset = compileDataset(base, 'people.json');
+
+    // Assess
+    expect(dataset.columns).toEqual([
+      { name: 'id', type: 'integer', required: true },
+      { name: 'email', type: 'string', required: false },
+      { name: 'born', type: 'string', required: false },
+    ]);
+    expect(dataset.tableKey).toEqual({ partition: 'id', sort: undefined });
+    expect(dataset.validate({ id: 1, email: 'a@example.com', born: '2000-02-29' })).toBe(true);
+    expect(dataset.validate({ id: 1, email: 'not an address' })).toBe(false);
+    expect(dataset.validate({ id: 1, born: '2001-02-29' })).toBe(false);
+  });
+
+  it.each([
+    [
+      { ...base, properties: {} },
+      'SCHEMA_FILE people.json: the schema must have "properties", one per column',
+    ],
+    [
+      { ...base, properties: { ...base.properties, tags: { type: 'array' } } },
+      'SCHEMA_FILE people.json: column tags must have "type" string, integer, number or boolean',
+    ],
+    [
+      { ...base, 'x-table-key': {} },
+      'SCHEMA_FILE people.json: "x-table-key" must name the partition key column ({"partition": "…"})',
+    ],
+    [
+      { ...base, 'x-table-key': { partition: 'email' } },
+      'SCHEMA_FILE people.json: the key column email must be a required string, integer or number column',
+    ],
+    [
+      { ...base, properties: { ...base.properties, id: { type: 'integer', minimun: 1 } } },
+      'SCHEMA_FILE people.json: strict mode: unknown keyword: "minimun"',
+    ],
+  ])('refuses a bad schema with a ConfigError that says what is wrong (%#)', (schema, message) => {
+    // Act & Assess
+    expect(() => compileDataset(schema, 'people.json')).toThrow(new ConfigError(message));
+  });
+
+  it('refuses a SCHEMA_FILE that cannot be read', () => {
+    // Act & Assess
+    expect(() => loadDataset('schemas/nope.json')).toThrow(ConfigError);
+    expect(loadDataset('schemas/grades.schema.json').tableKey).toEqual({
+      partition: 'student_id',
+      sort: 'course',
+    });
   });
 });
