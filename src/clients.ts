@@ -38,9 +38,16 @@ export function createClients(config: Config): Clients {
   // blind inside the SDK too (up to 30 calls for one batch), hiding the push-back from the writer.
   const writes = new DynamoDBClient({
     maxAttempts: 1,
+    // Resolves each command's middleware stack once per command class, not once per call: the
+    // DocumentClient refuses this option, the low-level client used for writes takes it.
+    cacheMiddleware: true,
     requestHandler: handler(config.writeConcurrency + 4),
   });
   writes.middlewareStack.remove('loggerMiddleware');
+  // No X-Ray tracing is configured and DynamoDB needs no user agent: two fewer header builders
+  // per call (measured in docs/PERFORMANCE.md, bench/sdkCallCost.ts).
+  writes.middlewareStack.remove('getUserAgentMiddleware');
+  writes.middlewareStack.remove('recursionDetectionMiddleware');
   const sns = new SNSClient({ requestHandler: handler(4) });
   const lambda = new LambdaClient({ requestHandler: handler(2) });
   return { s3, ddb, writes, sns, lambda };
