@@ -131,6 +131,7 @@ describe('Handler: ingest, SUCCEEDED', () => {
       rows: { total: 5, written: 5, rejected: 0, duplicates: 0 },
       errors: [],
       durationMs: expect.any(Number),
+      writes: { calls: 1, throttled: 0, rejected: 0, rowsPerSecond: expect.any(Number) },
     });
     expect(summary.parts.default).toContain('Status: SUCCEEDED');
     expect(summary.parts.default).toContain(`The file is now at s3://${archive}/term1/valid.csv`);
@@ -288,6 +289,7 @@ describe('Handler: ingest, PARTIAL', () => {
         { line: 11, field: 'course', error: 'course is too long (at most 200 characters)' },
       ],
       durationMs: expect.any(Number),
+      writes: { calls: 1, throttled: 0, rejected: 0, rowsPerSecond: expect.any(Number) },
     });
     expect(summary.parts.default).toContain('line 4: first_name is empty');
     expect(summary.parts.default).toContain(
