@@ -135,6 +135,16 @@ export class AdaptiveRate {
     this.refilledAt = now;
   }
 
+  /**
+   * The pace (items/s) at which what is queued now can be expected to be accepted: what the
+   * table accepted over the last two seconds, no more than the send rate, no less than the floor.
+   */
+  public pace(now = this.now()): number {
+    const measured = this.measuredRate(now);
+    const rate = this.rate(now);
+    return Math.max(this.minRate, Number.isFinite(rate) ? Math.min(rate, measured) : measured);
+  }
+
   /** Items the table accepted per second over the last two seconds. */
   public measuredRate(now = this.now()): number {
     this.advance(now);

@@ -114,6 +114,8 @@ export class BatchWriter {
   /** Batches being sent; the stall clock starts when the first one of a busy spell starts. */
   private active = 0;
   private lastProgressAt = 0;
+  /** Items put and not yet accepted: buffered, waiting for their turn or in flight. */
+  private pending = 0;
   private sampled = { at: performance.now(), items: 0, calls: 0, throttled: 0 };
 
   public constructor(
@@ -143,6 +145,7 @@ export class BatchWriter {
       return held.finally(() => this.held.delete(held));
     }
     this.buffer.set(key, item);
+    this.pending++;
     if (this.buffer.size >= BATCH_SIZE) return this.dispatch();
   }
 
@@ -154,6 +157,16 @@ export class BatchWriter {
     while (this.window.size > 0) await Promise.all(this.window);
     if (this.failure) throw this.failure;
     return this.stats;
+  }
+
+  /**
+   * How long the items queued now (buffered, waiting for their turn, in flight or held behind
+   * their key) would take to be accepted at the pace the table accepts now, in ms. A reader that
+   * stops this long plus its margin before the deadline leaves the writer time to drain.
+   */
+  public drainMs(now = performance.now()): number {
+    const queued = this.pending + this.held.size;
+    return queued === 0 ? 0 : Math.ceil((queued * 1000) / this.rate.pace(now));
   }
 
   /** The write rate and the share of calls throttled since the last sample (for the progress line). */
@@ -231,6 +244,7 @@ export class BatchWriter {
         const accepted = requests.length - unprocessed.length;
         this.rate.onOutcome({ sent: requests.length, accepted, sentAt });
         this.stats.itemsWritten += accepted;
+        this.pending -= accepted;
         if (accepted > 0) this.lastProgressAt = performance.now();
         if (unprocessed.length === 0) return;
         this.stats.throttled++;

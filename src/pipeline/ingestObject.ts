@@ -246,8 +246,13 @@ async function loadStep(
       sourceEncoding: config.sourceEncoding,
       gzip,
       resume: state.offset > 0 ? { ...state } : undefined,
+      // Out of time: stop while the margin is still whole after the writes queued now have
+      // drained at the table's pace. Twice the drain: the reader looks at the clock between two
+      // waits for the writer, and against a throttled table one wait can last as long as a drain.
       shouldStop: () =>
-        overtaken() || (canContinue && context.remainingTimeMs() < config.continuationMarginMs),
+        overtaken() ||
+        (canContinue &&
+          context.remainingTimeMs() < config.continuationMarginMs + 2 * writer.drainMs()),
       progressIntervalMs: config.progressIntervalMs,
       onProgress: (progress) =>
         logger.info('Progress', {

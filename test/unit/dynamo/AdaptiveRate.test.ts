@@ -182,6 +182,30 @@ describe('Class: AdaptiveRate', () => {
     });
   });
 
+  describe('Method: pace', () => {
+    it('is what the table accepted lately, never more than the send rate nor less than the floor', () => {
+      // Prepare: 100 items accepted over two seconds, then a cut to 0.8 × 50 = 40 items/s
+      const { rate, clock } = controller({ cubicC: 1e-9 });
+      const open = rate.pace();
+      for (let t = 250; t < 2000; t += 500) {
+        clock.now = t;
+        rate.onOutcome({ sent: 25, accepted: 25, sentAt: t });
+      }
+      clock.now = 2000;
+      rate.onOutcome({ sent: 25, accepted: 0, sentAt: 2000 });
+      const cut = rate.pace();
+
+      // Act: nothing accepted for three seconds
+      clock.now = 5000;
+      const idle = rate.pace();
+
+      // Assess
+      expect(open).toBe(25);
+      expect(cut).toBeCloseTo(40, 0);
+      expect(idle).toBe(25);
+    });
+  });
+
   describe('Method: reserve', () => {
     it('spaces calls at the current rate, letting one call run into debt', () => {
       // Prepare: cut to 0.8 × 50 = 40 items/s, growing (almost) not at all

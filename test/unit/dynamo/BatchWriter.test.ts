@@ -473,6 +473,28 @@ describe('Class: BatchWriter', () => {
     });
   });
 
+  describe('Method: drainMs', () => {
+    it('tells how long the queued items take at the pace the table accepts, and 0 once flushed', async () => {
+      // Prepare: every call waits until released, so 60 items stay queued (25 + 25 in flight, 10 buffered)
+      const gate = deferred();
+      ddbMock.on(BatchWriteCommand).callsFake(async () => {
+        await gate.promise;
+        return {};
+      });
+      const target = writer({ rate: { minRate: 20 } });
+      await putAll(target, Array.from({ length: 60 }, (_, i) => record(i)));
+
+      // Act: nothing accepted yet, so the pace is the floor: 60 items at 20 items/s
+      const queued = target.drainMs();
+      gate.resolve();
+      await target.flush();
+
+      // Assess
+      expect(queued).toBe(3_000);
+      expect(target.drainMs()).toBe(0);
+    });
+  });
+
   describe('Method: sample', () => {
     it('reports the write rate, the share of calls throttled and the learned pace since the last sample', async () => {
       // Prepare: the first call comes back with 20 of 25 items unprocessed, the rest go through
