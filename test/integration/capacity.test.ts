@@ -1,57 +1,25 @@
-import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import type { Context, S3Event } from 'aws-lambda';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createClients } from '../../src/clients.ts';
-import { loadConfig } from '../../src/config.ts';
+import type { S3Event } from 'aws-lambda';
+import { afterEach, describe, expect, it } from 'vitest';
 import { InfrastructureError } from '../../src/errors.ts';
 import { lambdaContext } from '../../src/local/lambdaContext.ts';
-import { LocalStack } from '../../src/local/LocalStack.ts';
-import { type ContinuationEvent, isContinuationEvent } from '../../src/pipeline/continuation.ts';
-import { createIngestOnce } from '../../src/pipeline/ingestOnce.ts';
 import { CapacityProxy } from '../support/capacity.ts';
+import { type Handler, useLocalStack } from '../support/harness.ts';
 
 const HEADER = 'student_id,first_name,last_name,course';
-const events = new Map<string, S3Event>();
+const local = useLocalStack();
 const proxies: CapacityProxy[] = [];
-let stack: LocalStack;
-let s3: S3Client;
-/** Reads the table from dynalite itself, whatever the proxies do. */
-let table: DynamoDBDocumentClient;
-let createHandler: typeof import('../../src/handlers/ingest.ts').createHandler;
-
-beforeAll(async () => {
-  stack = await LocalStack.start({
-    onS3Event: (event) => events.set(event.Records[0]?.s3.object.key ?? '', event),
-  });
-  Object.assign(process.env, stack.env);
-  ({ createHandler } = await import('../../src/handlers/ingest.ts'));
-  table = DynamoDBDocumentClient.from(
-    new DynamoDBClient({ endpoint: stack.endpoints.dynamodb, region: 'us-east-1' }),
-  );
-  s3 = stack.s3Client();
-}, 120_000);
 
 afterEach(async () => {
-  process.env.AWS_ENDPOINT_URL_DYNAMODB = stack.endpoints.dynamodb;
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = local.stack.endpoints.dynamodb;
   for (const proxy of proxies.splice(0)) await proxy.close();
 });
-
-afterAll(async () => {
-  s3?.destroy();
-  table?.destroy();
-  await stack?.stop();
-});
-
-type Handler = ReturnType<typeof createHandler>;
 
 /** A table of `unitsPerSecond` write units in front of dynalite, at the wire. */
 async function capacity(unitsPerSecond: number): Promise<CapacityProxy> {
   const proxy = await CapacityProxy.start({
-    table: stack.names.table,
+    table: local.stack.names.table,
     unitsPerSecond,
-    upstream: stack.endpoints.dynamodb,
+    upstream: local.stack.endpoints.dynamodb,
   });
   proxies.push(proxy);
   return proxy;
@@ -62,13 +30,9 @@ async function capacity(unitsPerSecond: number): Promise<CapacityProxy> {
  * reads AWS_ENDPOINT_URL_DYNAMODB as it sends; afterEach puts dynalite's back).
  */
 function handlerBehind(proxy: CapacityProxy, env: Record<string, string> = {}): Handler {
-  const config = loadConfig({ ...stack.env, ...env });
   process.env.AWS_ENDPOINT_URL_DYNAMODB = proxy.url;
-  const own = createClients(config);
   // The writer's last second before the deadline is its own: short test invocations need less.
-  return createHandler(
-    createIngestOnce({ clients: own, config, retryBudget: { safetyMarginMs: 1_000 } }),
-  );
+  return local.handler({ env, retryBudget: { safetyMarginMs: 1_000 } });
 }
 
 function csv(tag: string, rows: number): string {
@@ -78,56 +42,13 @@ function csv(tag: string, rows: number): string {
   return `${lines.join('\n')}\n`;
 }
 
-async function upload(key: string, body: string): Promise<S3Event> {
-  await s3.send(new PutObjectCommand({ Bucket: stack.names.inbound, Key: key, Body: body }));
-  const event = events.get(key);
-  if (!event) throw new Error(`no S3 event for ${key}`);
-  return event;
-}
-
-/** Runs an event, then every continuation it hands on, like Lambda's async queue. */
-async function drive(
-  handler: Handler,
-  event: S3Event | ContinuationEvent,
-  context: () => Context,
-): Promise<number> {
-  const seen = stack.lambda.invocations.length;
-  await handler(structuredClone(event), context());
-  let runs = 0;
-  while (stack.lambda.invocations.length > seen + runs) {
-    const next: unknown = JSON.parse(stack.lambda.invocations[seen + runs]?.payload ?? 'null');
-    runs++;
-    if (!isContinuationEvent(next)) throw new Error('unexpected invocation');
-    await handler(next, context());
-  }
-  return runs;
-}
-
+/** The rows of a tag, read from dynalite itself, whatever the proxies do. */
 async function rowsFor(tag: string): Promise<number> {
-  let count = 0;
-  let ExclusiveStartKey: Record<string, unknown> | undefined;
-  do {
-    const page = await table.send(
-      new ScanCommand({ TableName: stack.names.table, ExclusiveStartKey }),
-    );
-    count += (page.Items ?? []).filter((item) => item.course === `${tag} course`).length;
-    ExclusiveStartKey = page.LastEvaluatedKey;
-  } while (ExclusiveStartKey);
-  return count;
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = local.stack.endpoints.dynamodb;
+  return (await local.items((item) => item.course === `${tag} course`)).length;
 }
 
-function summariesFor(key: string): Record<string, unknown>[] {
-  return stack.summaries
-    .map((m) => ({ ...JSON.parse(JSON.parse(m.message).sqs), text: JSON.parse(m.message).email }))
-    .filter((s) => s.source.key === key);
-}
-
-async function exists(bucket: string, key: string): Promise<boolean> {
-  return s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).then(
-    () => true,
-    () => false,
-  );
-}
+const upload = (key: string, body: string): Promise<S3Event> => local.upload(key, body);
 
 describe('Capacity: a table slower than the loader', () => {
   it('loads a file into a 50 units/s table through continuations: every part succeeds, counts exact', async () => {
@@ -140,7 +61,7 @@ describe('Capacity: a table slower than the loader', () => {
     const event = await upload('capacity/slow.csv', csv('slow', 600));
 
     // Act
-    const continuations = await drive(handler, event, () => lambdaContext(9_000));
+    const continuations = await local.drive(handler, event, () => lambdaContext(9_000));
 
     // Assess
     expect(continuations).toBeGreaterThanOrEqual(1);
@@ -148,7 +69,7 @@ describe('Capacity: a table slower than the loader', () => {
     // Every item was accepted exactly once: a drained window is neither lost nor written twice.
     expect(proxy.stats.accepted).toBe(600);
     expect(await rowsFor('slow')).toBe(600);
-    const summaries = summariesFor('capacity/slow.csv');
+    const summaries = local.summariesFor('capacity/slow.csv');
     expect(summaries).toEqual([
       expect.objectContaining({
         status: 'SUCCEEDED',
@@ -165,11 +86,11 @@ describe('Capacity: a table slower than the loader', () => {
     });
     expect(writes.rowsPerSecond).toBeGreaterThan(20);
     expect(writes.rowsPerSecond).toBeLessThan(60);
-    expect(summaries[0]?.text).toMatch(
+    expect(local.emailsFor('capacity/slow.csv')[0]).toMatch(
       /DynamoDB throttled \d+% of writes; the load took 1\d s at about \d+(\.\d)? rows\/s\./,
     );
-    expect(await exists(stack.names.archive, 'capacity/slow.csv')).toBe(true);
-    expect(await exists(stack.names.inbound, 'capacity/slow.csv')).toBe(false);
+    expect(await local.exists(local.stack.names.archive, 'capacity/slow.csv')).toBe(true);
+    expect(await local.exists(local.stack.names.inbound, 'capacity/slow.csv')).toBe(false);
   }, 60_000);
 
   it('lets two loaders share a 100 units/s table: both finish, with exact counts', async () => {
@@ -181,8 +102,8 @@ describe('Capacity: a table slower than the loader', () => {
 
     // Act
     await Promise.all([
-      drive(handlerBehind(proxy), first, () => lambdaContext()),
-      drive(handlerBehind(proxy), second, () => lambdaContext()),
+      local.drive(handlerBehind(proxy), first, () => lambdaContext()),
+      local.drive(handlerBehind(proxy), second, () => lambdaContext()),
     ]);
 
     // Assess: 1,000 rows at 100 units/s (plus the first second's burst) take about 9 s
@@ -191,7 +112,7 @@ describe('Capacity: a table slower than the loader', () => {
     expect(seconds).toBeGreaterThan(8);
     for (const tag of ['first', 'second']) {
       expect(await rowsFor(tag)).toBe(500);
-      expect(summariesFor(`capacity/${tag}.csv`)).toEqual([
+      expect(local.summariesFor(`capacity/${tag}.csv`)).toEqual([
         expect.objectContaining({
           status: 'SUCCEEDED',
           rows: { total: 500, written: 500, rejected: 0, duplicates: 0 },
@@ -220,7 +141,7 @@ describe('Capacity: a table slower than the loader', () => {
     );
     expect((error as InfrastructureError).transient).toBe(true);
     expect(proxy.stats.accepted).toBe(0);
-    expect(await exists(stack.names.inbound, 'capacity/stalled.csv')).toBe(true);
-    expect(summariesFor('capacity/stalled.csv')).toHaveLength(0);
+    expect(await local.exists(local.stack.names.inbound, 'capacity/stalled.csv')).toBe(true);
+    expect(local.summariesFor('capacity/stalled.csv')).toHaveLength(0);
   }, 30_000);
 });

@@ -1,55 +1,15 @@
 import { gzipSync } from 'node:zlib';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import type { Context, S3Event } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClients } from '../../src/clients.ts';
-import { loadConfig } from '../../src/config.ts';
+import { describe, expect, it } from 'vitest';
 import { lambdaContext } from '../../src/local/lambdaContext.ts';
-import { LocalStack } from '../../src/local/LocalStack.ts';
-import { isContinuationEvent } from '../../src/pipeline/continuation.ts';
-import type { Clients } from '../../src/pipeline/ingestObject.ts';
-import { createIngestOnce } from '../../src/pipeline/ingestOnce.ts';
+import { useLocalStack } from '../support/harness.ts';
+import { rowBudget } from '../support/longFiles.ts';
 
 /*
  * A long file that is not the plain case (extra columns, another separator, another encoding,
  * compressed) continues over several invocations exactly like one uninterrupted run: what part 0
  * decided from the first line is in the checkpoint, and the offsets are the source's bytes.
  */
-const events = new Map<string, S3Event>();
-let stack: LocalStack;
-let s3: S3Client;
-let clients: Clients;
-let createHandler: typeof import('../../src/handlers/ingest.ts').createHandler;
-
-beforeAll(async () => {
-  stack = await LocalStack.start({
-    onS3Event: (event) => events.set(event.Records[0]?.s3.object.key ?? '', event),
-  });
-  Object.assign(process.env, stack.env);
-  ({ createHandler } = await import('../../src/handlers/ingest.ts'));
-  clients = createClients(loadConfig(stack.env));
-  s3 = stack.s3Client();
-}, 120_000);
-
-afterAll(async () => {
-  s3?.destroy();
-  await stack?.stop();
-});
-
-type Handler = ReturnType<typeof createHandler>;
-
-function handlerWith(env: Record<string, string> = {}): Handler {
-  const config = loadConfig({ ...stack.env, ...env });
-  return createHandler(createIngestOnce({ clients: createClients(config), config }));
-}
-
-/** A clock that runs out after `checks` looks (one every 256 rows): parts of a fixed size. */
-function rowBudget(checks: number): Context {
-  const context = lambdaContext();
-  let calls = 0;
-  return { ...context, getRemainingTimeInMillis: () => (calls++ < checks ? 900_000 : 1_000) };
-}
+const local = useLocalStack();
 
 interface CsvShape {
   separator?: string;
@@ -79,49 +39,15 @@ function windows1252(text: string): Buffer {
   return Buffer.from([...text].map((char) => c1[char] ?? char.charCodeAt(0)));
 }
 
-async function upload(key: string, body: Buffer | string): Promise<S3Event> {
-  await s3.send(new PutObjectCommand({ Bucket: stack.names.inbound, Key: key, Body: body }));
-  const event = events.get(key);
-  if (!event) throw new Error(`no S3 event for ${key}`);
-  return event;
-}
-
-/** Runs an event, then every continuation it hands on; returns how many continuations ran. */
-async function drive(handler: Handler, event: S3Event, context: () => Context): Promise<number> {
-  const seen = stack.lambda.invocations.length;
-  await handler(structuredClone(event), context());
-  let runs = 0;
-  while (stack.lambda.invocations.length > seen + runs) {
-    const next: unknown = JSON.parse(stack.lambda.invocations[seen + runs]?.payload ?? 'null');
-    runs++;
-    if (!isContinuationEvent(next)) throw new Error('unexpected invocation');
-    await handler(next, context());
-  }
-  return runs;
-}
-
 /** The table's rows for a tag: every attribute but the tag. */
 async function tableFor(tag: string): Promise<Map<string, string>> {
-  const rows = new Map<string, string>();
-  let ExclusiveStartKey: Record<string, unknown> | undefined;
-  do {
-    const page = await clients.ddb.send(
-      new ScanCommand({ TableName: stack.names.table, ExclusiveStartKey }),
-    );
-    for (const item of page.Items ?? []) {
-      if (!String(item.course).startsWith(`${tag} `)) continue;
-      const { course, student_id, ...rest } = item;
-      rows.set(`${student_id}|${String(course).slice(tag.length)}`, JSON.stringify(rest));
-    }
-    ExclusiveStartKey = page.LastEvaluatedKey;
-  } while (ExclusiveStartKey);
-  return rows;
-}
-
-function summariesFor(key: string): Record<string, unknown>[] {
-  return stack.summaries
-    .map((m) => JSON.parse(JSON.parse(m.message).sqs))
-    .filter((s) => s.source.key === key);
+  const items = await local.items((item) => String(item.course).startsWith(`${tag} `));
+  return new Map(
+    items.map(({ course, student_id, ...rest }) => [
+      `${student_id}|${String(course).slice(tag.length)}`,
+      JSON.stringify(rest),
+    ]),
+  );
 }
 
 /** Loads `body` once in one go and once in parts; both must give the same table and summary. */
@@ -130,13 +56,13 @@ async function compare(
   body: (tag: string) => Buffer | string,
   { env = {}, ext = '.csv' }: { env?: Record<string, string>; ext?: string } = {},
 ): Promise<{ parts: number; summary: Record<string, unknown> | undefined }> {
-  const handler = handlerWith(env);
-  const single = await upload(`long/${name}-single${ext}`, body(`${name}-single`));
-  const split = await upload(`long/${name}-split${ext}`, body(`${name}-split`));
-  expect(await drive(handler, single, () => lambdaContext())).toBe(0);
-  const parts = await drive(handler, split, () => rowBudget(4));
-  const [one] = summariesFor(`long/${name}-single${ext}`);
-  const [other] = summariesFor(`long/${name}-split${ext}`);
+  const handler = local.handler({ env });
+  const single = await local.upload(`long/${name}-single${ext}`, body(`${name}-single`));
+  const split = await local.upload(`long/${name}-split${ext}`, body(`${name}-split`));
+  expect(await local.drive(handler, single, () => lambdaContext())).toBe(0);
+  const parts = await local.drive(handler, split, () => rowBudget(4));
+  const [one] = local.summariesFor(`long/${name}-single${ext}`);
+  const [other] = local.summariesFor(`long/${name}-split${ext}`);
   expect(other).toEqual({
     ...one,
     source: expect.anything(),

@@ -1,64 +1,16 @@
-import {
-  GetObjectCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import type { Context, S3Event } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { describe, expect, it } from 'vitest';
 import { createClients } from '../../src/clients.ts';
 import { loadConfig } from '../../src/config.ts';
-import { LocalStack } from '../../src/local/LocalStack.ts';
 import { lambdaContext } from '../../src/local/lambdaContext.ts';
-import { type ContinuationEvent, isContinuationEvent } from '../../src/pipeline/continuation.ts';
-import type { Clients } from '../../src/pipeline/ingestObject.ts';
+import type { ContinuationEvent } from '../../src/pipeline/continuation.ts';
 import { createIngestOnce } from '../../src/pipeline/ingestOnce.ts';
 import { crashAfterBatches } from '../support/faults.ts';
+import { useLocalStack } from '../support/harness.ts';
+import { rowBudget } from '../support/longFiles.ts';
 
 const HEADER = 'last_name,student_id,course,first_name';
-const events = new Map<string, S3Event>();
-let stack: LocalStack;
-let s3: S3Client;
-let clients: Clients;
-let createHandler: typeof import('../../src/handlers/ingest.ts').createHandler;
-
-beforeAll(async () => {
-  stack = await LocalStack.start({
-    onS3Event: (event) => events.set(event.Records[0]?.s3.object.key ?? '', event),
-  });
-  Object.assign(process.env, stack.env);
-  ({ createHandler } = await import('../../src/handlers/ingest.ts'));
-  clients = createClients(loadConfig(stack.env));
-  s3 = stack.s3Client();
-}, 120_000);
-
-afterAll(async () => {
-  s3?.destroy();
-  await stack?.stop();
-});
-
-type Handler = ReturnType<typeof createHandler>;
-
-function handlerWith(
-  env: Record<string, string> = {},
-  tweak?: (clients: Clients) => void,
-): Handler {
-  const config = loadConfig({ ...stack.env, ...env });
-  const own = createClients(config);
-  tweak?.(own);
-  return createHandler(createIngestOnce({ clients: own, config }));
-}
-
-/**
- * A Lambda context whose clock runs out after `checks` looks at it: the pipeline looks every 256
- * rows, so each invocation handles a fixed number of rows, the same on every machine.
- */
-function rowBudget(checks: number): Context {
-  const context = lambdaContext();
-  let calls = 0;
-  return { ...context, getRemainingTimeInMillis: () => (calls++ < checks ? 900_000 : 1_000) };
-}
+const local = useLocalStack();
 
 /**
  * `rows` data rows (a header in another order than the schema's), one in 1,000 invalid, and a
@@ -74,85 +26,33 @@ function bigCsv(rows: number, tag: string): string {
   return `${lines.join('\r\n')}\r\n`;
 }
 
-async function upload(key: string, body: string): Promise<S3Event> {
-  await s3.send(new PutObjectCommand({ Bucket: stack.names.inbound, Key: key, Body: body }));
-  const event = events.get(key);
-  if (!event) throw new Error(`no S3 event for ${key}`);
-  return event;
-}
-
-/** Runs an event, then every continuation it hands on, like Lambda's async queue. */
-async function drive(
-  handler: Handler,
-  event: S3Event | ContinuationEvent,
-  context: () => Context,
-): Promise<number> {
-  const seen = stack.lambda.invocations.length;
-  await handler(structuredClone(event), context());
-  let runs = 0;
-  while (stack.lambda.invocations.length > seen + runs) {
-    const next: unknown = JSON.parse(stack.lambda.invocations[seen + runs]?.payload ?? 'null');
-    runs++;
-    if (!isContinuationEvent(next)) throw new Error('unexpected invocation');
-    await handler(next, context());
-  }
-  return runs;
-}
-
 /** The table's rows for a tag, as `student_id → other columns`, ignoring the tag itself. */
 async function tableFor(tag: string): Promise<Map<string, string>> {
-  const rows = new Map<string, string>();
-  let ExclusiveStartKey: Record<string, unknown> | undefined;
-  do {
-    const page = await clients.ddb.send(
-      new ScanCommand({ TableName: stack.names.table, ExclusiveStartKey }),
-    );
-    for (const item of page.Items ?? []) {
-      if (!String(item.course).startsWith(`${tag} `)) continue;
-      rows.set(
-        `${item.student_id}|${String(item.course).slice(tag.length)}`,
-        `${item.first_name}|${item.last_name}`,
-      );
-    }
-    ExclusiveStartKey = page.LastEvaluatedKey;
-  } while (ExclusiveStartKey);
-  return rows;
-}
-
-function summariesFor(key: string): Record<string, unknown>[] {
-  return stack.summaries
-    .map((m) => JSON.parse(JSON.parse(m.message).sqs))
-    .filter((s) => s.source.key === key);
-}
-
-async function text(bucket: string, key: string): Promise<string> {
-  const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  return (await out.Body?.transformToString()) ?? '';
-}
-
-async function exists(bucket: string, key: string): Promise<boolean> {
-  return s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).then(
-    () => true,
-    () => false,
+  const items = await local.items((item) => String(item.course).startsWith(`${tag} `));
+  return new Map(
+    items.map((item) => [
+      `${item.student_id}|${String(item.course).slice(tag.length)}`,
+      `${item.first_name}|${item.last_name}`,
+    ]),
   );
 }
 
 describe('Continuation: files longer than one invocation', () => {
   it('loads a 200,000-row file through at least 5 continuations exactly like one uninterrupted run', async () => {
     // Prepare
-    const single = await upload('long/single.csv', bigCsv(200_000, 'single'));
-    const split = await upload('long/split.csv', bigCsv(200_000, 'split'));
-    const handler = handlerWith();
+    const single = await local.upload('long/single.csv', bigCsv(200_000, 'single'));
+    const split = await local.upload('long/split.csv', bigCsv(200_000, 'split'));
+    const handler = local.handler();
 
     // Act
-    const uninterrupted = await drive(handler, single, () => lambdaContext());
-    const continuations = await drive(handler, split, () => rowBudget(120));
+    const uninterrupted = await local.drive(handler, single, () => lambdaContext());
+    const continuations = await local.drive(handler, split, () => rowBudget(120));
 
     // Assess
     expect(uninterrupted).toBe(0);
     expect(continuations).toBeGreaterThanOrEqual(5);
-    const [one] = summariesFor('long/single.csv');
-    expect(summariesFor('long/split.csv')).toEqual([
+    const [one] = local.summariesFor('long/single.csv');
+    expect(local.summariesFor('long/split.csv')).toEqual([
       expect.objectContaining({ status: 'PARTIAL', rows: one?.rows, errors: one?.errors }),
     ]);
     expect(one?.rows).toEqual({ total: 200_000, written: 199_800, rejected: 200, duplicates: 0 });
@@ -160,43 +60,46 @@ describe('Continuation: files longer than one invocation', () => {
     expect(b.size).toBe(199_800);
     expect(b).toEqual(a);
     const report = (key: string) =>
-      text(stack.names.error, key).then((t) => t.replaceAll('split C', 'single C'));
+      local.text(local.stack.names.error, key).then((t) => t.replaceAll('split C', 'single C'));
     expect(await report('long/split.errors.csv')).toBe(await report('long/single.errors.csv'));
-    expect(await exists(stack.names.error, 'long/split.errors.csv.part-00001')).toBe(false);
-    expect(await exists(stack.names.inbound, 'long/split.csv')).toBe(false);
-    expect(await exists(stack.names.error, 'long/split.csv')).toBe(true);
+    expect(await local.exists(local.stack.names.error, 'long/split.errors.csv.part-00001')).toBe(
+      false,
+    );
+    expect(await local.exists(local.stack.names.inbound, 'long/split.csv')).toBe(false);
+    expect(await local.exists(local.stack.names.error, 'long/split.csv')).toBe(true);
   }, 600_000);
 
   it('loses no row and counts right when the third part crashes and is redelivered', async () => {
     // Prepare
-    const event = await upload('long/crash.csv', bigCsv(12_000, 'crash'));
-    const healthy = handlerWith();
-    const seen = stack.lambda.invocations.length;
+    const event = await local.upload('long/crash.csv', bigCsv(12_000, 'crash'));
+    const healthy = local.handler();
+    const seen = local.stack.lambda.invocations.length;
     await healthy(structuredClone(event), rowBudget(12));
     const second = JSON.parse(
-      stack.lambda.invocations[seen]?.payload ?? 'null',
+      local.stack.lambda.invocations[seen]?.payload ?? 'null',
     ) as ContinuationEvent;
     await healthy(structuredClone(second), rowBudget(12));
     const third = JSON.parse(
-      stack.lambda.invocations[seen + 1]?.payload ?? 'null',
+      local.stack.lambda.invocations[seen + 1]?.payload ?? 'null',
     ) as ContinuationEvent;
     expect(third.part).toBe(2);
 
     // Act: part 3 dies mid-way (its writes hang until the invocation times out)
-    const dying = handlerWith({ CONTINUATION_MARGIN_MS: '0' }, (own) =>
-      crashAfterBatches(own.writes, 40),
-    );
+    const dying = local.handler({
+      env: { CONTINUATION_MARGIN_MS: '0' },
+      tweak: (own) => crashAfterBatches(own.writes, 40),
+    });
     const crashed = await dying(structuredClone(third), lambdaContext(1_500)).then(
       () => 'finished',
       (error: Error) => error.name,
     );
     await new Promise((resolve) => setTimeout(resolve, 200));
-    const rest = await drive(healthy, third, () => rowBudget(12));
+    const rest = await local.drive(healthy, third, () => rowBudget(12));
 
     // Assess
     expect(crashed).toBe('TimeoutError');
-    expect(stack.lambda.invocations.length - seen).toBe(2 + rest);
-    expect(summariesFor('long/crash.csv')).toEqual([
+    expect(local.stack.lambda.invocations.length - seen).toBe(2 + rest);
+    expect(local.summariesFor('long/crash.csv')).toEqual([
       expect.objectContaining({
         status: 'PARTIAL',
         rows: { total: 12_000, written: 11_988, rejected: 12, duplicates: 0 },
@@ -210,19 +113,19 @@ describe('Continuation: files longer than one invocation', () => {
     const { createHandler: createBatchHandler } = await import(
       '../../src/handlers/batchOperations.ts'
     );
-    const config = loadConfig(stack.env);
+    const config = loadConfig(local.stack.env);
     const batch = createBatchHandler(
       createIngestOnce({ clients: createClients(config), config }),
       config,
     );
-    await s3.send(
+    await local.s3.send(
       new PutObjectCommand({
-        Bucket: stack.names.inbound,
+        Bucket: local.stack.names.inbound,
         Key: 'long/batch job.csv',
         Body: bigCsv(3_000, 'batch'),
       }),
     );
-    const seen = stack.lambda.invocations.length;
+    const seen = local.stack.lambda.invocations.length;
     // S3 Batch Operations sends a task again after a TemporaryFailure, with a new invocation id.
     const task = (invocationId: string) => ({
       invocationSchemaVersion: '2.0',
@@ -231,7 +134,7 @@ describe('Continuation: files longer than one invocation', () => {
       tasks: [
         {
           taskId: 'task-1',
-          s3Bucket: stack.names.inbound,
+          s3Bucket: local.stack.names.inbound,
           s3Key: 'long/batch+job.csv',
           s3VersionId: null,
         },
@@ -242,9 +145,9 @@ describe('Continuation: files longer than one invocation', () => {
     const response = await batch(task('invocation-1'), rowBudget(4));
     const askedWhileLoading = await batch(task('invocation-2'), rowBudget(4));
     let parts = 0;
-    while (stack.lambda.invocations.length > seen + parts) {
+    while (local.stack.lambda.invocations.length > seen + parts) {
       const next = JSON.parse(
-        stack.lambda.invocations[seen + parts]?.payload ?? 'null',
+        local.stack.lambda.invocations[seen + parts]?.payload ?? 'null',
       ) as ContinuationEvent;
       parts++;
       expect(await batch(next, rowBudget(4))).toBeUndefined();
@@ -270,13 +173,13 @@ describe('Continuation: files longer than one invocation', () => {
       }),
     ]);
     expect(parts).toBeGreaterThanOrEqual(2);
-    expect(summariesFor('long/batch job.csv')).toEqual([
+    expect(local.summariesFor('long/batch job.csv')).toEqual([
       expect.objectContaining({
         status: 'PARTIAL',
         rows: { total: 3_000, written: 2_997, rejected: 3, duplicates: 0 },
       }),
     ]);
-    expect(await exists(stack.names.error, 'long/batch job.csv')).toBe(true);
-    expect(await exists(stack.names.inbound, 'long/batch job.csv')).toBe(false);
+    expect(await local.exists(local.stack.names.error, 'long/batch job.csv')).toBe(true);
+    expect(await local.exists(local.stack.names.inbound, 'long/batch job.csv')).toBe(false);
   }, 120_000);
 });

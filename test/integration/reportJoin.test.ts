@@ -1,55 +1,16 @@
-import {
-  GetObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { Context, S3Event } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createClients } from '../../src/clients.ts';
 import { loadConfig } from '../../src/config.ts';
 import { lambdaContext } from '../../src/local/lambdaContext.ts';
-import { LocalStack } from '../../src/local/LocalStack.ts';
 import type { ContinuationEvent } from '../../src/pipeline/continuation.ts';
-import type { Clients } from '../../src/pipeline/ingestObject.ts';
 import { createIngestOnce } from '../../src/pipeline/ingestOnce.ts';
 import { failLedgerSave, failNext } from '../support/faults.ts';
+import { type Handler, useLocalStack } from '../support/harness.ts';
 import { continuationsSince, rowBudget, taggedCsv } from '../support/longFiles.ts';
 
-const events = new Map<string, S3Event>();
-let stack: LocalStack;
-let s3: S3Client;
-let createHandler: typeof import('../../src/handlers/ingest.ts').createHandler;
-
-beforeAll(async () => {
-  stack = await LocalStack.start({
-    onS3Event: (event) => events.set(event.Records[0]?.s3.object.key ?? '', event),
-  });
-  Object.assign(process.env, stack.env);
-  ({ createHandler } = await import('../../src/handlers/ingest.ts'));
-  s3 = stack.s3Client();
-}, 120_000);
-
-afterAll(async () => {
-  s3?.destroy();
-  await stack?.stop();
-});
-
-type Handler = ReturnType<typeof createHandler>;
-
-function handlerWith(tweak?: (clients: Clients) => void): Handler {
-  const config = loadConfig(stack.env);
-  const own = createClients(config);
-  tweak?.(own);
-  return createHandler(createIngestOnce({ clients: own, config }));
-}
-
-async function upload(key: string, body: string): Promise<S3Event> {
-  await s3.send(new PutObjectCommand({ Bucket: stack.names.inbound, Key: key, Body: body }));
-  const event = events.get(key);
-  if (!event) throw new Error(`no S3 event for ${key}`);
-  return event;
-}
+const local = useLocalStack();
 
 /**
  * Runs an event and every continuation it hands on, as Lambda's async queue does; an invocation
@@ -69,11 +30,11 @@ async function driveWithRetries(
       await handler(structuredClone(next), lambdaContext());
     }
   };
-  const seen = stack.lambda.invocations.length;
+  const seen = local.stack.lambda.invocations.length;
   await run(event);
   let parts = 0;
   for (;;) {
-    const next = continuationsSince(stack.lambda, seen)[parts];
+    const next = continuationsSince(local.stack.lambda, seen)[parts];
     if (!next) break;
     parts++;
     await run(next);
@@ -82,21 +43,17 @@ async function driveWithRetries(
 }
 
 async function text(key: string): Promise<string> {
-  const out = await s3.send(new GetObjectCommand({ Bucket: stack.names.error, Key: key }));
+  const out = await local.s3.send(
+    new GetObjectCommand({ Bucket: local.stack.names.error, Key: key }),
+  );
   return (await out.Body?.transformToString()) ?? '';
 }
 
 async function keysUnder(prefix: string): Promise<string[]> {
-  const out = await s3.send(
-    new ListObjectsV2Command({ Bucket: stack.names.error, Prefix: prefix }),
+  const out = await local.s3.send(
+    new ListObjectsV2Command({ Bucket: local.stack.names.error, Prefix: prefix }),
   );
   return (out.Contents ?? []).map((o) => o.Key ?? '');
-}
-
-function summariesFor(key: string): Record<string, unknown>[] {
-  return stack.summaries
-    .map((m) => JSON.parse(JSON.parse(m.message).sqs))
-    .filter((s) => s.source.key === key);
 }
 
 const EXPECTED_REPORT_LINES = 1 + 6;
@@ -104,8 +61,8 @@ const EXPECTED_REPORT_LINES = 1 + 6;
 describe('Report of a long file: joined once, pieces deleted last', () => {
   it('does not append the pieces again when deleting them failed and the last part is retried', async () => {
     // Prepare: 3,000 rows, one bad row in every 500, read over several parts.
-    const event = await upload('join/delete-fails.csv', taggedCsv(3_000, 'del'));
-    const handler = handlerWith((own) => failNext(own.s3, 'DeleteObjectsCommand'));
+    const event = await local.upload('join/delete-fails.csv', taggedCsv(3_000, 'del'));
+    const handler = local.handler({ tweak: (own) => failNext(own.s3, 'DeleteObjectsCommand') });
 
     // Act
     const { parts, errors } = await driveWithRetries(handler, event, () => rowBudget(2));
@@ -117,7 +74,7 @@ describe('Report of a long file: joined once, pieces deleted last', () => {
     expect(lines).toHaveLength(EXPECTED_REPORT_LINES);
     expect(lines[0]).toBe('line,field,value,error');
     expect(new Set(lines).size).toBe(lines.length);
-    expect(summariesFor('join/delete-fails.csv')).toEqual([
+    expect(local.summariesFor('join/delete-fails.csv')).toEqual([
       expect.objectContaining({
         status: 'PARTIAL',
         rows: { total: 3_000, written: 2_994, rejected: 6, duplicates: 0 },
@@ -129,8 +86,8 @@ describe('Report of a long file: joined once, pieces deleted last', () => {
 
   it('finishes when the ledger write after the join failed, instead of failing with NoSuchKey forever', async () => {
     // Prepare
-    const event = await upload('join/ledger-fails.csv', taggedCsv(3_000, 'led'));
-    const handler = handlerWith((own) => failLedgerSave(own.ddb, 'LOADED'));
+    const event = await local.upload('join/ledger-fails.csv', taggedCsv(3_000, 'led'));
+    const handler = local.handler({ tweak: (own) => failLedgerSave(own.ddb, 'LOADED') });
 
     // Act
     const { parts, errors } = await driveWithRetries(handler, event, () => rowBudget(2));
@@ -142,7 +99,7 @@ describe('Report of a long file: joined once, pieces deleted last', () => {
     expect(lines).toHaveLength(EXPECTED_REPORT_LINES);
     expect(lines[0]).toBe('line,field,value,error');
     expect(new Set(lines).size).toBe(lines.length);
-    expect(summariesFor('join/ledger-fails.csv')).toEqual([
+    expect(local.summariesFor('join/ledger-fails.csv')).toEqual([
       expect.objectContaining({
         status: 'PARTIAL',
         rows: { total: 3_000, written: 2_994, rejected: 6, duplicates: 0 },
@@ -153,11 +110,11 @@ describe('Report of a long file: joined once, pieces deleted last', () => {
 
   it('keeps the pieces of later parts under _ingest/parts/<upload hash>/ and ignores events for them', async () => {
     // Prepare: a long file stopped after two parts, its pieces not yet joined.
-    const event = await upload('join/pieces.csv', taggedCsv(3_000, 'pcs', 100));
-    const handler = handlerWith();
-    const seen = stack.lambda.invocations.length;
+    const event = await local.upload('join/pieces.csv', taggedCsv(3_000, 'pcs', 100));
+    const handler = local.handler();
+    const seen = local.stack.lambda.invocations.length;
     await handler(structuredClone(event), rowBudget(2));
-    const [second] = continuationsSince(stack.lambda, seen);
+    const [second] = continuationsSince(local.stack.lambda, seen);
     if (!second) throw new Error('expected a continuation');
     await handler(structuredClone(second), rowBudget(2));
 
@@ -166,7 +123,7 @@ describe('Report of a long file: joined once, pieces deleted last', () => {
     const { createHandler: createBatchHandler } = await import(
       '../../src/handlers/batchOperations.ts'
     );
-    const config = loadConfig(stack.env);
+    const config = loadConfig(local.stack.env);
     const batch = createBatchHandler(
       createIngestOnce({ clients: createClients(config), config }),
       config,
@@ -177,7 +134,12 @@ describe('Report of a long file: joined once, pieces deleted last', () => {
         invocationId: 'invocation-pieces',
         job: { id: 'job-pieces', userArguments: {} },
         tasks: [
-          { taskId: 't1', s3Bucket: stack.names.error, s3Key: pieces[0] ?? '', s3VersionId: null },
+          {
+            taskId: 't1',
+            s3Bucket: local.stack.names.error,
+            s3Key: pieces[0] ?? '',
+            s3VersionId: null,
+          },
         ],
       },
       lambdaContext(),
