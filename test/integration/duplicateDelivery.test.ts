@@ -1,35 +1,21 @@
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { S3Event } from 'aws-lambda';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createClients } from '../../src/clients.ts';
 import { loadConfig } from '../../src/config.ts';
 import { lambdaContext } from '../../src/local/lambdaContext.ts';
-import { LocalStack } from '../../src/local/LocalStack.ts';
 import { logger } from '../../src/observability.ts';
 import type { Clients } from '../../src/pipeline/ingestObject.ts';
 import { createIngestOnce } from '../../src/pipeline/ingestOnce.ts';
 import { crashAfterBatches } from '../support/faults.ts';
+import { useLocalStack } from '../support/harness.ts';
 import { continuationsSince, rowBudget, taggedCsv } from '../support/longFiles.ts';
 
-const events = new Map<string, S3Event>();
-let stack: LocalStack;
-let s3: S3Client;
+const local = useLocalStack();
 let createHandler: typeof import('../../src/handlers/ingest.ts').createHandler;
 let createBatchHandler: typeof import('../../src/handlers/batchOperations.ts').createHandler;
 
 beforeAll(async () => {
-  stack = await LocalStack.start({
-    onS3Event: (event) => events.set(event.Records[0]?.s3.object.key ?? '', event),
-  });
-  Object.assign(process.env, stack.env);
   ({ createHandler } = await import('../../src/handlers/ingest.ts'));
   ({ createHandler: createBatchHandler } = await import('../../src/handlers/batchOperations.ts'));
-  s3 = stack.s3Client();
-}, 120_000);
-
-afterAll(async () => {
-  s3?.destroy();
-  await stack?.stop();
 });
 
 afterEach(() => {
@@ -37,23 +23,10 @@ afterEach(() => {
 });
 
 function ingestWith(tweak?: (clients: Clients) => void) {
-  const config = loadConfig(stack.env);
+  const config = loadConfig(local.stack.env);
   const own = createClients(config);
   tweak?.(own);
   return { config, ingest: createIngestOnce({ clients: own, config }) };
-}
-
-async function upload(key: string, body: string): Promise<S3Event> {
-  await s3.send(new PutObjectCommand({ Bucket: stack.names.inbound, Key: key, Body: body }));
-  const event = events.get(key);
-  if (!event) throw new Error(`no S3 event for ${key}`);
-  return event;
-}
-
-function summariesFor(key: string): Record<string, unknown>[] {
-  return stack.summaries
-    .map((m) => JSON.parse(JSON.parse(m.message).sqs))
-    .filter((s) => s.source.key === key);
 }
 
 const settle = (promise: Promise<unknown>) =>
@@ -67,7 +40,7 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 describe('A duplicate delivery while the same upload is in progress', () => {
   it('ends quietly in the S3 event handler, and the original attempt still finishes the file', async () => {
     // Prepare: the original delivery hangs in its writes until its invocation times out.
-    const event = await upload('dupes/in-progress.csv', taggedCsv(300, 'dup'));
+    const event = await local.upload('dupes/in-progress.csv', taggedCsv(300, 'dup'));
     const stuck = createHandler(ingestWith((own) => crashAfterBatches(own.writes, 0)).ingest);
     const healthy = createHandler(ingestWith().ingest);
     const lockEnds = Date.now() + 2_000;
@@ -84,13 +57,13 @@ describe('A duplicate delivery while the same upload is in progress', () => {
       expect.stringMatching(/already in progress/),
       expect.objectContaining({ error: expect.any(String) }),
     );
-    expect(summariesFor('dupes/in-progress.csv')).toEqual([]);
+    expect(local.summariesFor('dupes/in-progress.csv')).toEqual([]);
     // The original attempt fails (its invocation timed out) and Lambda's own retry finishes it.
     expect(await original).toBe('TimeoutError');
     // Lambda retries a failed async invocation after a minute: its lock has ended by then.
     await pause(Math.max(0, lockEnds - Date.now()) + 100);
     await healthy(structuredClone(event), lambdaContext());
-    expect(summariesFor('dupes/in-progress.csv')).toEqual([
+    expect(local.summariesFor('dupes/in-progress.csv')).toEqual([
       expect.objectContaining({
         status: 'SUCCEEDED',
         rows: { total: 300, written: 300, rejected: 0, duplicates: 0 },
@@ -100,12 +73,12 @@ describe('A duplicate delivery while the same upload is in progress', () => {
 
   it('ends quietly for a continuation in either handler', async () => {
     // Prepare: part 1 of a long file is running (hung in its writes) when it is delivered again.
-    const event = await upload('dupes/part.csv', taggedCsv(3_000, 'prt'));
+    const event = await local.upload('dupes/part.csv', taggedCsv(3_000, 'prt'));
     const { config, ingest } = ingestWith();
     const healthy = createHandler(ingest);
-    const seen = stack.lambda.invocations.length;
+    const seen = local.stack.lambda.invocations.length;
     await healthy(structuredClone(event), rowBudget(2));
-    const [part1] = continuationsSince(stack.lambda, seen);
+    const [part1] = continuationsSince(local.stack.lambda, seen);
     if (!part1) throw new Error('expected a continuation');
     const stuck = createHandler(ingestWith((own) => crashAfterBatches(own.writes, 0)).ingest);
     const original = settle(stuck(structuredClone(part1), lambdaContext(2_000)));

@@ -1,38 +1,23 @@
-import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { DeleteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { S3Event } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createClients } from '../../src/clients.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { InfrastructureError } from '../../src/errors.ts';
 import { lambdaContext } from '../../src/local/lambdaContext.ts';
-import { LocalStack } from '../../src/local/LocalStack.ts';
 import type { Clients } from '../../src/pipeline/ingestObject.ts';
 import { createIngestOnce, type IngestOnce } from '../../src/pipeline/ingestOnce.ts';
 import type { RetryBudget } from '../../src/retry.ts';
 import { crashAfterBatches, failNext, injectDynamoFaults } from '../support/faults.ts';
+import { useLocalStack } from '../support/harness.ts';
 
 const HEADER = 'student_id,first_name,last_name,course';
-const events = new Map<string, S3Event>();
-let stack: LocalStack;
-let s3: S3Client;
+const local = useLocalStack();
 let createHandler: typeof import('../../src/handlers/ingest.ts').createHandler;
 
 beforeAll(async () => {
-  stack = await LocalStack.start({
-    onS3Event: (event) => {
-      const key = decodeURIComponent((event.Records[0]?.s3.object.key ?? '').replace(/\+/g, ' '));
-      events.set(key, event);
-    },
-  });
-  Object.assign(process.env, stack.env);
   ({ createHandler } = await import('../../src/handlers/ingest.ts'));
-  s3 = stack.s3Client();
-});
-
-afterAll(async () => {
-  s3?.destroy();
-  await stack?.stop();
 });
 
 /** A fresh pipeline (own clients, so faults injected into them stay in one test) behind the real middy handler. */
@@ -45,7 +30,7 @@ function pipeline(
   handler: ReturnType<typeof createHandler>;
   ingest: IngestOnce;
 } {
-  const config = loadConfig({ ...stack.env, ...env });
+  const config = loadConfig({ ...local.stack.env, ...env });
   const clients = createClients(config);
   const ingest = createIngestOnce({
     clients,
@@ -64,19 +49,12 @@ function csv(tag: string, rows: number, bad = 0): string {
   return `${lines.join('\n')}\n`;
 }
 
-async function upload(key: string, body: string): Promise<S3Event> {
-  await s3.send(new PutObjectCommand({ Bucket: stack.names.inbound, Key: key, Body: body }));
-  const event = events.get(key);
-  if (!event) throw new Error(`no S3 event for ${key}`);
-  return event;
-}
-
 async function rowsFor(clients: Clients, tag: string): Promise<Record<string, unknown>[]> {
   const items: Record<string, unknown>[] = [];
   let ExclusiveStartKey: Record<string, unknown> | undefined;
   do {
     const page = await clients.ddb.send(
-      new ScanCommand({ TableName: stack.names.table, ExclusiveStartKey }),
+      new ScanCommand({ TableName: local.stack.names.table, ExclusiveStartKey }),
     );
     items.push(...(page.Items ?? []).filter((item) => item.course === `${tag} course`));
     ExclusiveStartKey = page.LastEvaluatedKey;
@@ -86,21 +64,19 @@ async function rowsFor(clients: Clients, tag: string): Promise<Record<string, un
 
 async function whereIs(key: string): Promise<string[]> {
   const found: string[] = [];
-  for (const bucket of [stack.names.inbound, stack.names.archive, stack.names.error]) {
+  for (const bucket of [
+    local.stack.names.inbound,
+    local.stack.names.archive,
+    local.stack.names.error,
+  ]) {
     try {
-      await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      await local.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
       found.push(bucket);
     } catch {
       // not there
     }
   }
   return found;
-}
-
-function summariesFor(key: string): { status: string; rows: Record<string, number> }[] {
-  return stack.summaries
-    .map((m) => JSON.parse(JSON.parse(m.message).sqs))
-    .filter((s: { source: { key: string } }) => s.source.key === key);
 }
 
 const copy = (event: S3Event): S3Event => structuredClone(event);
@@ -117,7 +93,7 @@ describe('Faults: DynamoDB throttling and UnprocessedItems', () => {
       unprocessedRate: 0.3,
       seed: 7,
     });
-    const event = await upload('faults/throttled.csv', csv('throttled', 400));
+    const event = await local.upload('faults/throttled.csv', csv('throttled', 400));
 
     // Act
     await handler(copy(event), lambdaContext());
@@ -126,8 +102,8 @@ describe('Faults: DynamoDB throttling and UnprocessedItems', () => {
     expect(counts.throttled).toBeGreaterThan(5);
     expect(counts.partial).toBeGreaterThan(5);
     expect(await rowsFor(clients, 'throttled')).toHaveLength(400);
-    expect(await whereIs('faults/throttled.csv')).toEqual([stack.names.archive]);
-    const summaries = summariesFor('faults/throttled.csv');
+    expect(await whereIs('faults/throttled.csv')).toEqual([local.stack.names.archive]);
+    const summaries = local.summariesFor('faults/throttled.csv');
     expect(summaries).toHaveLength(1);
     expect(summaries[0]?.rows).toEqual({
       total: 400,
@@ -145,7 +121,7 @@ describe('Faults: DynamoDB throttling and UnprocessedItems', () => {
       unprocessedRate: 0,
       always: true,
     });
-    const event = await upload('faults/budget.csv', csv('budget', 60));
+    const event = await local.upload('faults/budget.csv', csv('budget', 60));
 
     // Act
     const attempt = failing.handler(copy(event), lambdaContext());
@@ -162,16 +138,16 @@ describe('Faults: DynamoDB throttling and UnprocessedItems', () => {
     expect((error as InfrastructureError).cause).toMatchObject({
       name: 'ProvisionedThroughputExceededException',
     });
-    expect(await whereIs('faults/budget.csv')).toEqual([stack.names.inbound]);
-    expect(summariesFor('faults/budget.csv')).toHaveLength(0);
+    expect(await whereIs('faults/budget.csv')).toEqual([local.stack.names.inbound]);
+    expect(local.summariesFor('faults/budget.csv')).toHaveLength(0);
 
     // Act: Lambda's retry, with DynamoDB healthy again
     await pipeline().handler(copy(event), lambdaContext());
 
     // Assess
     expect(await rowsFor(failing.clients, 'budget')).toHaveLength(60);
-    expect(await whereIs('faults/budget.csv')).toEqual([stack.names.archive]);
-    expect(summariesFor('faults/budget.csv')).toEqual([
+    expect(await whereIs('faults/budget.csv')).toEqual([local.stack.names.archive]);
+    expect(local.summariesFor('faults/budget.csv')).toEqual([
       expect.objectContaining({ status: 'SUCCEEDED' }),
     ]);
   });
@@ -182,7 +158,7 @@ describe('Faults: a crash mid-file', () => {
     // Prepare
     const dying = pipeline();
     const crash = crashAfterBatches(dying.clients.writes, 3);
-    const event = await upload('faults/crash.csv', csv('crash', 400, 2));
+    const event = await local.upload('faults/crash.csv', csv('crash', 400, 2));
 
     // Act: the first invocation hangs until it times out, like a Lambda that dies mid-file; its
     // lock lease is its deadline, so the redelivery after that deadline may take over.
@@ -193,14 +169,14 @@ describe('Faults: a crash mid-file', () => {
     expect(await first).toBe('TimeoutError');
     expect(crash.hung).toBeGreaterThan(0);
     expect(await rowsFor(dying.clients, 'crash')).toHaveLength(75);
-    expect(summariesFor('faults/crash.csv')).toHaveLength(0);
+    expect(local.summariesFor('faults/crash.csv')).toHaveLength(0);
     await new Promise((resolve) => setTimeout(resolve, 200));
     await pipeline().handler(copy(event), lambdaContext());
 
     // Assess
     expect(await rowsFor(dying.clients, 'crash')).toHaveLength(400);
-    expect(await whereIs('faults/crash.csv')).toEqual([stack.names.error]);
-    const summaries = summariesFor('faults/crash.csv');
+    expect(await whereIs('faults/crash.csv')).toEqual([local.stack.names.error]);
+    const summaries = local.summariesFor('faults/crash.csv');
     expect(summaries).toHaveLength(1);
     expect(summaries[0]).toMatchObject({
       status: 'PARTIAL',
@@ -214,20 +190,20 @@ describe('Faults: failures after the rows are written', () => {
     // Prepare
     const first = pipeline();
     const publish = failNext(first.clients.sns, 'PublishCommand');
-    const event = await upload('faults/sns.csv', csv('sns', 30));
+    const event = await local.upload('faults/sns.csv', csv('sns', 30));
 
     // Act
     await expect(first.handler(copy(event), lambdaContext())).rejects.toThrow(
       /Publishing the summary/,
     );
-    expect(summariesFor('faults/sns.csv')).toHaveLength(0);
+    expect(local.summariesFor('faults/sns.csv')).toHaveLength(0);
     await first.handler(copy(event), lambdaContext());
 
     // Assess
     expect(publish.failed).toBe(1);
     expect(await rowsFor(first.clients, 'sns')).toHaveLength(30);
-    expect(await whereIs('faults/sns.csv')).toEqual([stack.names.archive]);
-    expect(summariesFor('faults/sns.csv')).toEqual([
+    expect(await whereIs('faults/sns.csv')).toEqual([local.stack.names.archive]);
+    expect(local.summariesFor('faults/sns.csv')).toEqual([
       expect.objectContaining({
         status: 'SUCCEEDED',
         rows: { total: 30, written: 30, rejected: 0, duplicates: 0 },
@@ -239,22 +215,25 @@ describe('Faults: failures after the rows are written', () => {
     // Prepare
     const first = pipeline();
     const deletes = failNext(first.clients.s3, 'DeleteObjectCommand');
-    const event = await upload('faults/delete.csv', csv('delete', 30, 1));
+    const event = await local.upload('faults/delete.csv', csv('delete', 30, 1));
 
     // Act
     await expect(first.handler(copy(event), lambdaContext())).rejects.toThrow(/DeleteObject/);
 
     // Assess: copied and verified, source kept, nothing published yet
-    expect(await whereIs('faults/delete.csv')).toEqual([stack.names.inbound, stack.names.error]);
-    expect(summariesFor('faults/delete.csv')).toHaveLength(0);
+    expect(await whereIs('faults/delete.csv')).toEqual([
+      local.stack.names.inbound,
+      local.stack.names.error,
+    ]);
+    expect(local.summariesFor('faults/delete.csv')).toHaveLength(0);
 
     // Act: redelivery
     await first.handler(copy(event), lambdaContext());
 
     // Assess
     expect(deletes.failed).toBe(1);
-    expect(await whereIs('faults/delete.csv')).toEqual([stack.names.error]);
-    expect(summariesFor('faults/delete.csv')).toEqual([
+    expect(await whereIs('faults/delete.csv')).toEqual([local.stack.names.error]);
+    expect(local.summariesFor('faults/delete.csv')).toEqual([
       expect.objectContaining({
         status: 'PARTIAL',
         rows: { total: 31, written: 30, rejected: 1, duplicates: 0 },
@@ -267,7 +246,7 @@ describe('Faults: duplicate deliveries', () => {
   it('processes an event delivered 3 times, 2 of them concurrently, exactly once', async () => {
     // Prepare
     const { clients, handler } = pipeline();
-    const event = await upload('faults/dupes.csv', csv('dupes', 200));
+    const event = await local.upload('faults/dupes.csv', csv('dupes', 200));
 
     // Act
     const concurrent = await Promise.allSettled([
@@ -279,8 +258,8 @@ describe('Faults: duplicate deliveries', () => {
     // Assess: a concurrent duplicate ends quietly (no error to retry); none did the work twice
     expect(concurrent.filter((r) => r.status === 'rejected')).toEqual([]);
     expect(await rowsFor(clients, 'dupes')).toHaveLength(200);
-    expect(await whereIs('faults/dupes.csv')).toEqual([stack.names.archive]);
-    expect(summariesFor('faults/dupes.csv')).toEqual([
+    expect(await whereIs('faults/dupes.csv')).toEqual([local.stack.names.archive]);
+    expect(local.summariesFor('faults/dupes.csv')).toEqual([
       expect.objectContaining({
         status: 'SUCCEEDED',
         rows: { total: 200, written: 200, rejected: 0, duplicates: 0 },
@@ -291,7 +270,7 @@ describe('Faults: duplicate deliveries', () => {
   it('ignores a redelivery that comes after Powertools has forgotten the upload (the progress ledger has not)', async () => {
     // Prepare
     const { clients, config, handler, ingest } = pipeline();
-    const event = await upload('faults/late.csv', csv('late', 3));
+    const event = await local.upload('faults/late.csv', csv('late', 3));
     await handler(copy(event), lambdaContext());
     // Powertools' records expire after a day; the progress ledger keeps a week.
     const ledger = await clients.ddb.send(new ScanCommand({ TableName: config.idempotencyTable }));
@@ -306,7 +285,7 @@ describe('Faults: duplicate deliveries', () => {
     // Act
     const outcome = await ingest(
       {
-        bucket: stack.names.inbound,
+        bucket: local.stack.names.inbound,
         key: 'faults/late.csv',
         sequencer: event.Records[0]?.s3.object.sequencer,
         eTag: event.Records[0]?.s3.object.eTag,
@@ -320,22 +299,22 @@ describe('Faults: duplicate deliveries', () => {
       replayed: true,
       result: { status: 'SUCCEEDED' },
     });
-    expect(summariesFor('faults/late.csv')).toHaveLength(1);
-    expect(await whereIs('faults/late.csv')).toEqual([stack.names.archive]);
+    expect(local.summariesFor('faults/late.csv')).toHaveLength(1);
+    expect(await whereIs('faults/late.csv')).toEqual([local.stack.names.archive]);
   });
 
   it('processes a deliberate re-upload of the same name again', async () => {
     // Prepare
     const { handler } = pipeline();
-    const first = await upload('faults/again.csv', csv('again', 5));
+    const first = await local.upload('faults/again.csv', csv('again', 5));
     await handler(copy(first), lambdaContext());
 
     // Act
-    const second = await upload('faults/again.csv', csv('again', 7));
+    const second = await local.upload('faults/again.csv', csv('again', 7));
     await handler(copy(second), lambdaContext());
 
     // Assess
-    expect(summariesFor('faults/again.csv').map((s) => s.rows.total)).toEqual([5, 7]);
+    expect(local.summariesFor('faults/again.csv').map((s) => s.rows.total)).toEqual([5, 7]);
   });
 });
 
@@ -344,34 +323,34 @@ describe('Faults: hostile input', () => {
     // Prepare
     const { handler } = pipeline();
     const body = `${HEADER}\nA00001,Jo,Doe,hostile course\nA00002,${'x'.repeat(10 * 1024 * 1024)},Doe,hostile course\n`;
-    const event = await upload('faults/huge-field.csv', body);
+    const event = await local.upload('faults/huge-field.csv', body);
 
     // Act
     await handler(copy(event), lambdaContext());
 
     // Assess
-    const [summary] = summariesFor('faults/huge-field.csv') as unknown as {
+    const [summary] = local.summariesFor('faults/huge-field.csv') as unknown as {
       status: string;
       fileError: { code: string; message: string };
     }[];
     expect(summary?.status).toBe('FAILED');
     expect(summary?.fileError.code).toBe('RECORD_TOO_LARGE');
     expect(summary?.fileError.message).toMatch(/line 3 is longer than 64 KiB/);
-    expect(await whereIs('faults/huge-field.csv')).toEqual([stack.names.error]);
+    expect(await whereIs('faults/huge-field.csv')).toEqual([local.stack.names.error]);
   });
 
   it('rejects a row with thousands of columns as a row problem and loads the others', async () => {
     // Prepare
     const { clients, handler } = pipeline();
     const body = `${HEADER}\nA00001,Jo,Doe,wide course\n${Array.from({ length: 5_000 }, () => 'x').join(',')}\nA00002,Al,Roe,wide course\n`;
-    const event = await upload('faults/wide.csv', body);
+    const event = await local.upload('faults/wide.csv', body);
 
     // Act
     await handler(copy(event), lambdaContext());
 
     // Assess
     expect(await rowsFor(clients, 'wide')).toHaveLength(2);
-    expect(summariesFor('faults/wide.csv')).toEqual([
+    expect(local.summariesFor('faults/wide.csv')).toEqual([
       expect.objectContaining({
         status: 'PARTIAL',
         rows: { total: 3, written: 2, rejected: 1, duplicates: 0 },
