@@ -29,6 +29,14 @@ export interface FileLayout {
   notLoaded: string[];
   /** How many columns were not loaded (`notLoaded` names at most the first few). */
   notLoadedCount: number;
+  /**
+   * Runs of columns with an empty header cell, as [first, end) field indices (Excel's stray
+   * columns), never loaded. One that turns out to hold a value is named in the summary, so no
+   * value is dropped unsaid. Absent in layouts saved before this field.
+   */
+  unnamed?: [number, number][];
+  /** A column of each unnamed run found holding a value so far, carried from part to part. */
+  unnamedFilled?: number[];
 }
 
 /** What the summary says about how a file was read. */

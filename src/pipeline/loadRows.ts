@@ -14,6 +14,7 @@ import {
   fitsLayout,
   isBlankRecord,
   isSchemaRecord,
+  noteUnnamedValues,
   resolveHeader,
   toRecord,
 } from '../validation/resolveHeader.ts';
@@ -121,6 +122,12 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
   // row wins either way, because a part's writes have all landed before the next part starts.
   const seen = options.seen ?? new KeyTracker();
   let layout: FileLayout | null = resume ? (resume.layout ?? legacyLayout(resume)) : null;
+  // Unnamed columns (empty header cells) found holding a value: run index → column.
+  const filled = new Map<number, number>();
+  for (const column of layout?.unnamedFilled ?? []) {
+    const run = layout?.unnamed?.findIndex(([first, end]) => column >= first && column < end);
+    if (run !== undefined && run >= 0) filled.set(run, column);
+  }
 
   const reject = async (errors: RowError[]): Promise<void> => {
     rows.rejected++;
@@ -171,6 +178,7 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
         },
       ]);
     } else {
+      if (layout.unnamed) noteUnnamedValues(row.fields, layout, filled);
       const { record, errors } = checkRecord(toRecord(row.fields, layout.mapping), row.line);
       if (errors) {
         wait = reject(errors);
@@ -267,6 +275,9 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
   }
   // SOURCE_ENCODING=auto: what the bytes of this part told, for the summary and the next part.
   if (layout) layout = { ...layout, encoding: opened.encodingNow() };
+  if (layout && filled.size > 0) {
+    layout = { ...layout, unnamedFilled: [...filled.values()].sort((a, b) => a - b) };
+  }
   if (writer) await writer.flush();
   rows.written = rows.total - rows.rejected - rows.duplicates;
   return { rows, fileError, stoppedAt: fileError ? null : stoppedAt, layout };

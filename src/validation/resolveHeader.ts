@@ -161,5 +161,51 @@ export function resolveHeader(
     needed: usedWidth(fields),
     notLoaded: unknown.slice(0, MAX_NAMES).map(boundName),
     notLoadedCount: unknown.length,
+    ...unnamedColumns(cells, line),
   };
+}
+
+/** Runs of empty header cells a header may have: far more than any spreadsheet leaves. */
+export const MAX_UNNAMED_RUNS = 1_000;
+
+/** The runs of empty header cells, as [first, end) field indices. */
+function unnamedColumns(cells: readonly string[], line: number): Pick<ColumnLayout, 'unnamed'> {
+  const unnamed: [number, number][] = [];
+  for (let i = 0; i < cells.length; i++) {
+    if (cells[i] !== '') continue;
+    const last = unnamed[unnamed.length - 1];
+    if (last && last[1] === i) last[1] = i + 1;
+    else unnamed.push([i, i + 1]);
+  }
+  if (unnamed.length > MAX_UNNAMED_RUNS) {
+    throw new FileProblem(
+      'INVALID_HEADER',
+      `The header has ${unnamed.length} separate groups of columns without a name; at most ${MAX_UNNAMED_RUNS} are accepted.`,
+      line,
+    );
+  }
+  return unnamed.length > 0 ? { unnamed } : {};
+}
+
+/**
+ * Notes in `filled` (one column per run) the unnamed runs of `layout` that hold a value in
+ * `fields`. Cheap: a file without unnamed columns costs one check per row.
+ */
+export function noteUnnamedValues(
+  fields: readonly string[],
+  layout: ColumnLayout,
+  filled: Map<number, number>,
+): void {
+  const unnamed = layout.unnamed;
+  if (!unnamed || filled.size === unnamed.length) return;
+  for (let run = 0; run < unnamed.length; run++) {
+    if (filled.has(run)) continue;
+    const [first, end] = unnamed[run] ?? [0, 0];
+    for (let i = first; i < Math.min(end, fields.length); i++) {
+      if (NON_BLANK.test(fields[i] ?? '')) {
+        filled.set(run, i);
+        break;
+      }
+    }
+  }
 }

@@ -74,6 +74,30 @@ describe('Handler: ingest, Excel leftovers', () => {
     expect(await harness.whereIs(upload.key)).toEqual([harness.names.archive]);
   });
 
+  it('loads a file whose columns without a header hold values, and names those columns, never the values', async () => {
+    // Prepare: column 3 has no name but a value in one row; the trailing unnamed column is empty
+    const body = [
+      'student_id,first_name,,last_name,course,',
+      'U10001,Ada,,Lovelace,Math 101,',
+      'U10002,Alan,private note,Turing,Logic,',
+      'U10003,Grace,,Hopper,Compilers,',
+    ].join('\r\n');
+
+    // Act
+    const upload = await harness.ingest('excel/unnamed-values.csv', body);
+
+    // Assess: loaded as usual, and the summary says a column was not loaded, by its position
+    expect(await harness.tableRows()).toHaveLength(3);
+    expect(JSON.stringify(await harness.tableRows())).not.toContain('private note');
+    const summary = onlySummary(upload.key);
+    expect(summary.json.status).toBe('SUCCEEDED');
+    expect(summary.json).toMatchObject({
+      csv: { columnsNotLoaded: ['column 3 (no header)'], columnsNotLoadedCount: 1 },
+    });
+    expect(summary.parts.email).toContain('Columns not loaded: column 3 (no header)');
+    expect(JSON.stringify(summary)).not.toContain('private note');
+  });
+
   it("reports a bad row after Excel's empty rows at the file's own line number", async () => {
     // Prepare: lines 2 and 4 are empty records, line 3 a blank one; line 5 lacks a last name
     const body = [

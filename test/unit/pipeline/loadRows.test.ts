@@ -88,6 +88,39 @@ describe('Function: loadRows', () => {
     expect(whole.rows).toEqual({ total: 2_000, written: 2_000, rejected: 0, duplicates: 0 });
   });
 
+  it('carries the unnamed columns found holding a value from part to part', async () => {
+    // Prepare: column 3 has no header; its value is in the first half, column 6's in the second
+    const lines = ['student_id,first_name,,last_name,course,,'];
+    for (let i = 0; i < 600; i++) {
+      const third = i === 10 ? 'note' : '';
+      const sixth = i === 500 ? 'other' : '';
+      lines.push(`L${String(i).padStart(5, '0')},Ann,${third},Lee,Maths,${sixth},`);
+    }
+    const bytes = Buffer.from(`${lines.join('\n')}\n`);
+    let checks = 0;
+    const first = await loadRows(Readable.from([bytes]), {
+      writer: null,
+      report: report(),
+      maxErrorRate: 0.5,
+      shouldStop: () => ++checks === 1,
+    });
+    const at = first.stoppedAt;
+    if (!at || !first.layout) throw new Error('expected the first part to stop');
+
+    // Act
+    const rest = await loadRows(Readable.from([bytes.subarray(at.offset)]), {
+      writer: null,
+      report: report(),
+      maxErrorRate: 0.5,
+      resume: { ...at, layout: first.layout, rows: first.rows },
+    });
+
+    // Assess
+    expect(first.layout.unnamedFilled).toEqual([2]);
+    expect(rest.layout?.unnamedFilled).toEqual([2, 5]);
+    expect(rest.rows.total).toBe(600);
+  });
+
   it('reports progress at the interval with rows, bytes and a rate', async () => {
     // Prepare
     const progress: LoadProgress[] = [];

@@ -4,6 +4,8 @@ import {
   boundName,
   fitsLayout,
   isBlankRecord,
+  MAX_UNNAMED_RUNS,
+  noteUnnamedValues,
   resolveHeader,
   toRecord,
 } from '../../../src/validation/resolveHeader.ts';
@@ -182,6 +184,46 @@ describe('Function: resolveHeader', () => {
     expect(fitsLayout(['A10001', 'x', 'Ada', 'Lovelace'], layout)).toBe(false);
     expect(fitsLayout(['A10001', 'x', 'Ada', 'Lovelace', 'Maths', '', '', 'y'], layout)).toBe(
       false,
+    );
+  });
+
+  it('keeps the runs of unnamed columns, and notes one column of each run that holds a value', () => {
+    // Prepare
+    const layout = resolveHeader(['student_id', '', 'first_name', 'last_name', 'course', ' ', '']);
+    const filled = new Map<number, number>();
+
+    // Act
+    noteUnnamedValues(['A1', '', 'Ada', 'Lovelace', 'Maths'], layout, filled);
+    const afterEmpty = new Map(filled);
+    noteUnnamedValues(['A2', 'x', 'Ada', 'Lovelace', 'Maths', '', 'y'], layout, filled);
+    noteUnnamedValues(['A3', 'z', 'Ada', 'Lovelace', 'Maths', 'w', ''], layout, filled);
+
+    // Assess: runs [1, 2) and [5, 7); the first value found in each is kept
+    expect(layout.unnamed).toEqual([
+      [1, 2],
+      [5, 7],
+    ]);
+    expect(afterEmpty.size).toBe(0);
+    expect([...filled]).toEqual([
+      [0, 1],
+      [1, 6],
+    ]);
+    expect(resolveHeader(['student_id', 'first_name', 'last_name', 'course']).unnamed).toBe(
+      undefined,
+    );
+  });
+
+  it('rejects a header with more separate groups of unnamed columns than any spreadsheet leaves', () => {
+    // Prepare: a name, then an empty cell, over and over
+    const fields = ['student_id', 'first_name', 'last_name', 'course'];
+    for (let i = 0; i <= MAX_UNNAMED_RUNS; i++) fields.push('', `x${i}`);
+
+    // Act
+    const problem = problemOf(fields);
+
+    // Assess
+    expect(problem.message).toBe(
+      `The header has ${MAX_UNNAMED_RUNS + 1} separate groups of columns without a name; at most ${MAX_UNNAMED_RUNS} are accepted.`,
     );
   });
 
