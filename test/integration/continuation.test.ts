@@ -84,10 +84,11 @@ describe('Continuation: files longer than one invocation', () => {
     ) as ContinuationEvent;
     expect(third.part).toBe(2);
 
-    // Act: part 3 dies mid-way (its writes hang until the invocation times out)
+    // Act: part 3 dies mid-way: its writes hang after 4 batches, before its first look at the
+    // clock (256 rows), so it cannot stop on its own and its invocation times out
     const dying = local.handler({
       env: { CONTINUATION_MARGIN_MS: '0' },
-      tweak: (own) => crashAfterBatches(own.writes, 40),
+      tweak: (own) => crashAfterBatches(own.writes, 4),
     });
     const crashed = await dying(structuredClone(third), lambdaContext(1_500)).then(
       () => 'finished',
