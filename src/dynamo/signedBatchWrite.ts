@@ -21,6 +21,7 @@ import { HttpRequest } from '@smithy/core/protocols';
 import type {
   Handler,
   HandlerExecutionContext,
+  HttpHandlerOptions,
   MiddlewareStack,
   RequestSigner,
   ResponseMetadata,
@@ -212,6 +213,7 @@ function correctClock(config: Config, headers: Record<string, string>, sentAt: n
 export async function sendSignedBatchWrite(
   config: Config,
   input: BatchWriteItemCommandInput,
+  options: HttpHandlerOptions = {},
 ): Promise<BatchWriteItemCommandOutput> {
   const target = await targetFor(config, input);
   const body = JSON.stringify(input);
@@ -228,7 +230,7 @@ export async function sendSignedBatchWrite(
   const signed = await target.signer.sign(request, {
     signingDate: new Date(sentAt + (config.systemClockOffset ?? 0)),
   });
-  const { response } = await config.requestHandler.handle(signed as HttpRequest, {});
+  const { response } = await config.requestHandler.handle(signed as HttpRequest, options);
   const headers = (response.headers ?? {}) as Record<string, string>;
   const text = await readBody(response.body as Body, config);
   const statusCode: number = response.statusCode;
@@ -286,7 +288,7 @@ export class SignedBatchWriteItemCommand extends BatchWriteItemCommand {
   public override resolveMiddleware(
     clientStack: MiddlewareStack<ServiceInputTypes, ServiceOutputTypes>,
     configuration: Config,
-    _options: unknown,
+    options: HttpHandlerOptions | undefined,
   ): Handler<BatchWriteItemCommandInput, BatchWriteItemCommandOutput> {
     const stack = clientStack.clone();
     for (const name of sdkMiddlewareNames()) stack.remove(name);
@@ -297,7 +299,12 @@ export class SignedBatchWriteItemCommand extends BatchWriteItemCommand {
     };
     const handler = stack.resolve(
       async (args) => ({
-        output: await sendSignedBatchWrite(configuration, args.input as BatchWriteItemCommandInput),
+        output: await sendSignedBatchWrite(
+          configuration,
+          args.input as BatchWriteItemCommandInput,
+          // abortSignal and requestTimeout, as the SDK hands them to its request handler.
+          options ?? {},
+        ),
         response: undefined,
       }),
       context,

@@ -32,11 +32,13 @@ interface Canned {
 function cannedClient(
   answer: (request: HttpRequest) => Canned,
   config: DynamoDBClientConfig = {},
-): { client: DynamoDBClient; requests: HttpRequest[] } {
+): { client: DynamoDBClient; requests: HttpRequest[]; options: unknown[] } {
   const requests: HttpRequest[] = [];
+  const options: unknown[] = [];
   const requestHandler = {
-    handle: async (request: HttpRequest) => {
+    handle: async (request: HttpRequest, handlerOptions?: unknown) => {
       requests.push(request);
+      options.push(handlerOptions);
       const { statusCode, headers = {}, body } = answer(request);
       return {
         response: new HttpResponse({
@@ -59,7 +61,7 @@ function cannedClient(
     ...config,
   });
   clients.push(client);
-  return { client, requests };
+  return { client, requests, options };
 }
 
 const clients: DynamoDBClient[] = [];
@@ -427,6 +429,18 @@ describe('Class: SignedBatchWriteItemCommand', () => {
       expect(seen).toEqual(['BatchWriteItemCommand']);
       expect(JSON.parse(String(requests[0]?.body))).toEqual(input([put('A00001')]));
       expect(out.UnprocessedItems).toEqual({ [TABLE]: [put('A00002')] });
+    });
+
+    it('hands the call options (abortSignal, requestTimeout) to the request handler, as the SDK does', async () => {
+      const { client, options } = cannedClient(() => ok());
+      const abortSignal = new AbortController().signal;
+
+      await client.send(new SignedBatchWriteItemCommand(input([put('A00001')])), {
+        abortSignal,
+        requestTimeout: 1_234,
+      });
+
+      expect(options[0]).toMatchObject({ abortSignal, requestTimeout: 1_234 });
     });
 
     it('is a BatchWriteItemCommand to aws-sdk-client-mock', async () => {
