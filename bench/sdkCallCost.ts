@@ -14,6 +14,10 @@ import { parseArgs } from 'node:util';
 import { BatchWriteItemCommand, DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import {
+  SignedBatchWriteItemCommand,
+  sendSignedBatchWrite,
+} from '../src/dynamo/signedBatchWrite.ts';
 import { LeanHttpHandler } from './LeanHttpHandler.ts';
 import { LatencySink } from './LatencySink.ts';
 
@@ -24,6 +28,8 @@ const { values: args } = parseArgs({
     serve: { type: 'boolean', default: false },
     /** Only the variants whose name contains this (e.g. to profile one under --cpu-prof). */
     only: { type: 'string' },
+    /** Leave out the variants whose name contains this. */
+    skip: { type: 'string' },
   },
 });
 
@@ -69,7 +75,17 @@ type Send = (batch: number) => Promise<unknown>;
 function lowLevel(
   endpoint: string | null,
   data: WriteRequest[][],
-  options: { cache?: boolean; trim?: boolean; lean?: boolean },
+  options: {
+    cache?: boolean;
+    trim?: boolean;
+    lean?: boolean;
+    /**
+     * sdk: BatchWriteItemCommand through the SDK's middleware. command: SignedBatchWriteItemCommand
+     * (the body built by JSON.stringify, signed by the client's signer, sent by its handler; client
+     * middleware still runs). direct: sendSignedBatchWrite, no client.send at all.
+     */
+    mode?: 'sdk' | 'command' | 'direct';
+  },
 ): Send {
   const client = new DynamoDBClient({
     region: 'us-east-1',
@@ -88,10 +104,11 @@ function lowLevel(
     client.middlewareStack.remove('getUserAgentMiddleware');
     client.middlewareStack.remove('recursionDetectionMiddleware');
   }
-  return (b) =>
-    client.send(
-      new BatchWriteItemCommand({ RequestItems: { [TABLE]: data[b % data.length] ?? [] } }),
-    );
+  const input = (b: number) => ({ RequestItems: { [TABLE]: data[b % data.length] ?? [] } });
+  if (options.mode === 'direct') return (b) => sendSignedBatchWrite(client.config, input(b));
+  if (options.mode === 'command')
+    return (b) => client.send(new SignedBatchWriteItemCommand(input(b)));
+  return (b) => client.send(new BatchWriteItemCommand(input(b)));
 }
 
 async function main(): Promise<void> {
@@ -155,6 +172,7 @@ async function main(): Promise<void> {
       });
   };
 
+  const trimmed = { cache: true, trim: true };
   const variants: { name: string; http: boolean; send: Send }[] = [
     { name: 'DocumentClient + BatchWriteCommand (before)', http: false, send: document(null) },
     { name: 'low-level, pre-marshalled', http: false, send: lowLevel(null, marshalled, {}) },
@@ -162,24 +180,55 @@ async function main(): Promise<void> {
     {
       name: '+ no user-agent, recursion-detection',
       http: false,
-      send: lowLevel(null, marshalled, { cache: true, trim: true }),
+      send: lowLevel(null, marshalled, trimmed),
+    },
+    {
+      name: 'signed: SignedBatchWriteItemCommand',
+      http: false,
+      send: lowLevel(null, marshalled, { ...trimmed, mode: 'command' }),
+    },
+    {
+      name: 'signed: sendSignedBatchWrite, direct',
+      http: false,
+      send: lowLevel(null, marshalled, { ...trimmed, mode: 'direct' }),
     },
     { name: 'HTTP: DocumentClient (before)', http: true, send: document(url) },
     {
       name: 'HTTP: trimmed client, NodeHttpHandler',
       http: true,
-      send: lowLevel(url, marshalled, { cache: true, trim: true }),
+      send: lowLevel(url, marshalled, trimmed),
     },
     {
       name: 'HTTP: trimmed client, LeanHttpHandler',
       http: true,
-      send: lowLevel(url, marshalled, { cache: true, trim: true, lean: true }),
+      send: lowLevel(url, marshalled, { ...trimmed, lean: true }),
+    },
+    {
+      name: 'HTTP: signed command, NodeHttpHandler',
+      http: true,
+      send: lowLevel(url, marshalled, { ...trimmed, mode: 'command' }),
+    },
+    {
+      name: 'HTTP: signed direct, NodeHttpHandler',
+      http: true,
+      send: lowLevel(url, marshalled, { ...trimmed, mode: 'direct' }),
+    },
+    {
+      name: 'HTTP: signed command, LeanHttpHandler',
+      http: true,
+      send: lowLevel(url, marshalled, { ...trimmed, mode: 'command', lean: true }),
+    },
+    {
+      name: 'HTTP: signed direct, LeanHttpHandler',
+      http: true,
+      send: lowLevel(url, marshalled, { ...trimmed, mode: 'direct', lean: true }),
     },
     { name: 'HTTP: bare http.request, same body', http: true, send: bare() },
   ];
-  const chosen = args.only
-    ? variants.filter((v) => v.name.includes(args.only as string))
-    : variants;
+  const chosen = variants.filter(
+    (v) =>
+      (!args.only || v.name.includes(args.only)) && (!args.skip || !v.name.includes(args.skip)),
+  );
   variants.splice(0, variants.length, ...chosen);
   const results = new Map<string, number[]>();
   const run = async (send: Send, n: number) => {
@@ -210,7 +259,7 @@ async function main(): Promise<void> {
     const sorted = [...(results.get(v.name) ?? [])].sort((a, b) => a - b);
     const median = sorted[Math.floor(sorted.length / 2)] ?? 0;
     console.log(
-      `  ${v.name.padEnd(46)} ${median.toFixed(0).padStart(5)} µs  (${(median / 25).toFixed(1)} µs/row)`,
+      `  ${v.name.padEnd(48)} ${median.toFixed(0).padStart(5)} µs  (${(median / 25).toFixed(1)} µs/row)`,
     );
   }
 }

@@ -1,9 +1,4 @@
-import {
-  BatchWriteItemCommand,
-  type AttributeValue,
-  type DynamoDBClient,
-  type WriteRequest,
-} from '@aws-sdk/client-dynamodb';
+import type { AttributeValue, DynamoDBClient, WriteRequest } from '@aws-sdk/client-dynamodb';
 import { InfrastructureError } from '../errors.ts';
 import {
   DEFAULT_RETRY_BUDGET,
@@ -15,6 +10,7 @@ import {
 } from '../retry.ts';
 import type { StudentRecord } from '../types.ts';
 import { AdaptiveRate, type AdaptiveRateOptions } from './AdaptiveRate.ts';
+import { SignedBatchWriteItemCommand } from './signedBatchWrite.ts';
 
 /** DynamoDB's limit for one BatchWriteItem call. */
 export const BATCH_SIZE = 25;
@@ -88,7 +84,9 @@ function toPutRequest(item: StudentRecord): WriteRequest {
  * The writer gives up on a non-retryable error, when no item at all was accepted for `stallMs`,
  * or when the invocation is about to run out of time. The client should make one attempt per
  * call (SDK `maxAttempts: 1`, see clients.ts), so every throttle reaches the controller instead of
- * being retried blind inside the SDK.
+ * being retried blind inside the SDK. Calls go out as SignedBatchWriteItemCommand: the body built
+ * with JSON.stringify and signed by the client's own signer, without the SDK's serialiser and
+ * per-call middleware (signedBatchWrite.ts); a mocked client sees a BatchWriteItemCommand.
  *
  * Within a file the last row for a key wins: a repeat replaces the buffered one, and a key that
  * is already in flight is held back until that batch lands, since DynamoDB rejects a batch with
@@ -238,7 +236,7 @@ export class BatchWriter {
       this.stats.calls++;
       try {
         const out = await this.client.send(
-          new BatchWriteItemCommand({ RequestItems: { [table]: requests } }),
+          new SignedBatchWriteItemCommand({ RequestItems: { [table]: requests } }),
         );
         const unprocessed = out.UnprocessedItems?.[table] ?? [];
         const accepted = requests.length - unprocessed.length;
