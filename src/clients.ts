@@ -1,5 +1,5 @@
-import { Agent } from 'node:https';
 import { Agent as HttpAgent } from 'node:http';
+import { Agent } from 'node:https';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';

@@ -1,5 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { IngestOutcome, UploadRef } from './types.ts';
 
 const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 's3-csv-ingest';

@@ -1,6 +1,6 @@
 import type { ErrorPolicy } from '../config.ts';
 import { ConfigError } from '../errors.ts';
-import type { IngestOptions } from '../pipeline/ingestObject.ts';
+import type { IngestOptions } from '../pipeline/context.ts';
 
 const BOOLEANS: Record<string, boolean> = { true: true, false: false };
 const POLICIES: readonly ErrorPolicy[] = ['skip', 'strict'];

@@ -10,13 +10,10 @@ import type { BatchEvent, BatchResponse, BatchTaskResult } from '../batch/types.
 import { createClients } from '../clients.ts';
 import { type Config, loadConfig } from '../config.ts';
 import { logger, metrics, recordOutcome } from '../observability.ts';
-import {
-  type ContinuationEvent,
-  isContinuationEvent,
-  processContinuation,
-} from '../pipeline/continuation.ts';
+import { type ContinuationEvent, isContinuationEvent } from '../pipeline/continuation.ts';
 import { createIngestOnce, type IngestOnce } from '../pipeline/ingestOnce.ts';
 import type { IngestOutcome } from '../types.ts';
+import { processContinuation } from './processContinuation.ts';
 
 // Cold start: a missing setting fails here, naming the variable, before any event is touched.
 const config = loadConfig();

@@ -6,14 +6,10 @@ import type { Context, S3Event, S3EventRecord } from 'aws-lambda';
 import { createClients } from '../clients.ts';
 import { loadConfig } from '../config.ts';
 import { logger, metrics, recordOutcome } from '../observability.ts';
-import {
-  type ContinuationEvent,
-  isContinuationEvent,
-  isDuplicateInProgress,
-  processContinuation,
-} from '../pipeline/continuation.ts';
+import { type ContinuationEvent, isContinuationEvent } from '../pipeline/continuation.ts';
 import { createIngestOnce, type IngestOnce } from '../pipeline/ingestOnce.ts';
 import type { UploadRef } from '../types.ts';
+import { isDuplicateInProgress, processContinuation } from './processContinuation.ts';
 
 // Cold start: a missing setting fails here, naming the variable, before any event is touched.
 const config = loadConfig();

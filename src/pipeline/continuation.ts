@@ -1,12 +1,8 @@
-import { IdempotencyAlreadyInProgressError } from '@aws-lambda-powertools/idempotency';
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
-import type { Context } from 'aws-lambda';
 import { InfrastructureError } from '../errors.ts';
 import { isTransient } from '../retry.ts';
 import type { UploadRef } from '../types.ts';
-import { logger, recordOutcome } from '../observability.ts';
-import type { IngestOptions } from './ingestObject.ts';
-import type { IngestOnce } from './ingestOnce.ts';
+import type { IngestOptions } from './context.ts';
 
 export const CONTINUATION_SOURCE = 's3-csv-ingest.continuation';
 
@@ -48,39 +44,5 @@ export async function invokeContinuation(
         transient: isTransient(error),
       },
     );
-  }
-}
-
-/**
- * A duplicate delivery of an upload (or part) that another invocation is processing right now:
- * logged at INFO and ended without an error, so it is neither retried nor dead-lettered. The
- * attempt in progress is covered by its own retries if it crashes, and its lock ends with its
- * invocation's deadline.
- */
-export function isDuplicateInProgress(error: unknown): boolean {
-  if (!(error instanceof IdempotencyAlreadyInProgressError)) return false;
-  logger.info('Duplicate delivery: this upload is already in progress in another invocation', {
-    error: error.message,
-  });
-  return true;
-}
-
-/**
- * Goes on with a long file where the previous invocation stopped (the checkpoint is in the
- * ledger). Both handlers accept these events: a function always continues its own files.
- */
-export async function processContinuation(
-  event: ContinuationEvent,
-  lambda: Context,
-  ingest: IngestOnce,
-): Promise<void> {
-  const { upload } = event;
-  logger.appendKeys({ bucket: upload.bucket, key: upload.key, part: event.part });
-  try {
-    recordOutcome(upload, await ingest(upload, lambda, event.options, event.part));
-  } catch (error) {
-    if (!isDuplicateInProgress(error)) throw error;
-  } finally {
-    logger.removeKeys(['bucket', 'key', 'part']);
   }
 }

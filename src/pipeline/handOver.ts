@@ -1,6 +1,16 @@
+import type { LambdaClient } from '@aws-sdk/client-lambda';
+import type { KeyTracker } from '../dynamo/KeyTracker.ts';
 import { FileProblem } from '../errors.ts';
-import type { Checkpoint } from '../ledger/ProgressLedger.ts';
-import type { ReadPosition } from './loadRows.ts';
+import type { Checkpoint, ProgressLedger } from '../ledger/ProgressLedger.ts';
+import type { ReportWriter } from '../s3/ReportWriter.ts';
+import { withVersion } from '../s3/withVersion.ts';
+import type { IngestOutcome, UploadRef } from '../types.ts';
+import type { IngestContext, IngestOptions } from './context.ts';
+import { CONTINUATION_SOURCE, invokeContinuation } from './continuation.ts';
+import { SUMMARY_ERRORS } from './finishLoad.ts';
+import { dropKeySet, saveKeySet } from './keySet.ts';
+import type { LoadRowsResult, ReadPosition } from './loadRows.ts';
+import { keepFirstPiece } from './reportPieces.ts';
 
 /**
  * A long file's own guard against a loop of invocations (Lambda's recursive loop detection is
@@ -27,4 +37,75 @@ export function handOverProblem(
     );
   }
   return null;
+}
+
+/** What a part that stopped early hands to the next one. */
+export interface PartEnd {
+  state: Checkpoint;
+  loaded: LoadRowsResult & { stoppedAt: ReadPosition };
+  report: ReportWriter;
+  seen: KeyTracker;
+  writes: Checkpoint['writes'];
+  exact: UploadRef;
+  size: number;
+}
+
+/** A part can hand over only with somewhere to save its checkpoint and a function to invoke. */
+export function continuationTarget(
+  context: IngestContext,
+): { lambda: LambdaClient; functionName: string; ledger: ProgressLedger } | null {
+  const { lambda } = context.clients;
+  const { functionName } = context.config;
+  const { ledger } = context;
+  return lambda && functionName && ledger ? { lambda, functionName, ledger } : null;
+}
+
+/**
+ * Saves where this part stopped and hands the rest of the file to a new invocation. Each step is
+ * safe to repeat: the report piece is closed first and the checkpoint saved before the key set
+ * of this part is dropped, so a crash in between just redoes this part.
+ */
+export async function handOver(
+  upload: UploadRef,
+  context: IngestContext,
+  options: IngestOptions,
+  end: PartEnd,
+): Promise<IngestOutcome> {
+  const target = continuationTarget(context);
+  if (!target) throw new Error('handOver needs a ledger, a Lambda client and FUNCTION_NAME');
+  const { clients, config } = context;
+  const { state, loaded, report, seen } = end;
+  const wrote = (await report.close()) !== null;
+  if (wrote && state.part === 0) {
+    const first = withVersion(report.location, report.versionId);
+    await keepFirstPiece(clients, config, upload, first);
+  }
+  const next: Checkpoint = {
+    ...state,
+    part: state.part + 1,
+    offset: loaded.stoppedAt.offset,
+    line: loaded.stoppedAt.line,
+    layout: loaded.layout,
+    rows: loaded.rows,
+    reportCount: state.reportCount + report.count,
+    reportParts: wrote ? [...state.reportParts, state.part] : state.reportParts,
+    firstErrors: [...state.firstErrors, ...report.first].slice(0, SUMMARY_ERRORS),
+    writes: end.writes,
+  };
+  await saveKeySet(clients, config, upload, next.part, seen);
+  await target.ledger.save(upload, {
+    stage: 'LOADING',
+    checkpoint: next,
+    versionId: end.exact.versionId,
+    eTag: end.exact.eTag,
+    size: end.size,
+  });
+  await dropKeySet(clients, config, upload, state.part);
+  await invokeContinuation(target.lambda, target.functionName, {
+    source: CONTINUATION_SOURCE,
+    upload,
+    part: next.part,
+    options,
+  });
+  return { kind: 'continued', part: next.part, offset: next.offset, rows: next.rows };
 }

@@ -5,7 +5,8 @@ import type { Context } from 'aws-lambda';
 import { KeyOrder } from '../ledger/KeyOrder.ts';
 import { ProgressLedger, uploadIdentity } from '../ledger/ProgressLedger.ts';
 import type { IngestOutcome, UploadRef } from '../types.ts';
-import { type IngestContext, ingestObject } from './ingestObject.ts';
+import type { IngestContext } from './context.ts';
+import { ingestObject } from './ingestObject.ts';
 import { latestOutcome } from './latestOutcome.ts';
 
 /** How long a finished upload is remembered by Powertools (the progress ledger keeps longer). */

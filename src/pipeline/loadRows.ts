@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
-import type { UnknownColumnsPolicy } from '../config.ts';
 import { clipValue } from '../bounds.ts';
+import type { UnknownColumnsPolicy } from '../config.ts';
 import { type RawRow, toFileProblem } from '../csv/createCsvParser.ts';
 import { delimiterName, detectDelimiter } from '../csv/detectDelimiter.ts';
 import type { SourceEncoding } from '../csv/encodings.ts';

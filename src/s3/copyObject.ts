@@ -4,8 +4,8 @@ import {
   CopyObjectCommand,
   CreateMultipartUploadCommand,
   HeadObjectCommand,
-  type S3Client,
   type HeadObjectCommandOutput,
+  type S3Client,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { InfrastructureError } from '../errors.ts';

@@ -1,8 +1,8 @@
 import { Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { InfrastructureError } from '../errors.ts';
-import type { SkipReason, UploadRef } from '../types.ts';
 import { isTransient } from '../retry.ts';
+import type { SkipReason, UploadRef } from '../types.ts';
 
 export type OpenedObject =
   | {
