@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { detectDelimiter } from '../../../src/csv/detectDelimiter.ts';
 import { FileProblem } from '../../../src/errors.ts';
 
-const columns = ['student_id', 'first_name', 'last_name', 'course'];
+const columns = ['student_id', 'first_name', 'last_name', 'course'].map((name) => ({ name }));
 const rules = {
   columns,
   isRecord: (fields: string[]) => /^[A-Z][0-9]{5}$/.test(fields[0] ?? ''),

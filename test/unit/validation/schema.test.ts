@@ -206,9 +206,9 @@ describe('Function: compileDataset', () => {
 
     // Assess
     expect(dataset.columns).toEqual([
-      { name: 'id', type: 'integer', required: true },
-      { name: 'email', type: 'string', required: false },
-      { name: 'born', type: 'string', required: false },
+      { name: 'id', type: 'integer', required: true, aliases: [] },
+      { name: 'email', type: 'string', required: false, aliases: [] },
+      { name: 'born', type: 'string', required: false, aliases: [] },
     ]);
     expect(dataset.tableKey).toEqual({ partition: 'id', sort: undefined });
     expect(dataset.validate({ id: 1, email: 'a@example.com', born: '2000-02-29' })).toBe(true);
