@@ -31,6 +31,19 @@ describe('Function: detectDelimiter', () => {
     expect(detectDelimiter(head, rules)).toBe(expected);
   });
 
+  it('matches header names as the header check does: case, spaces, _ and - set aside, and aliases', () => {
+    // Prepare
+    const contacts = {
+      columns: [{ name: 'Student ID', aliases: ['Matric No'] }, { name: 'Contact Phone Number' }],
+      isRecord: () => true,
+    };
+
+    // Act & Assess: the comma splits each line into two fields too, naming nothing
+    expect(detectDelimiter('contact_phone_number;STUDENT-ID\n', contacts)).toBe(';');
+    expect(detectDelimiter('Matric No|Contact  Phone Number\n', contacts)).toBe('|');
+    expect(detectDelimiter('Matric, No\tcontact phone number\n', contacts)).toBe('\t');
+  });
+
   it('takes the one separator that splits a headerless first record into the columns', () => {
     // Act & Assess
     expect(detectDelimiter('A10001;Ada;Lovelace;Databases, Advanced\n', rules)).toBe(';');
