@@ -1,3 +1,4 @@
+import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IngestStack, Summary } from '../support/ingestStack.ts';
 
@@ -94,5 +95,31 @@ describe('Handler: ingest, header names as people write them (contacts schema)',
     expect(summary.json.fileError?.message).toContain('missing Full Name, Contact Phone Number');
     expect(summary.json.fileError?.message).not.toMatch(/Edsger|Phone Nr/);
     expect(await rowsOf()).toHaveLength(before);
+  });
+
+  it("names the schema's spelling in header problems and in the rejected-rows report", async () => {
+    // Act
+    const missing = await harness.ingest('contacts/missing.csv', 'student id,phone\nS-5,+1 555\n');
+    const rejected = await harness.ingest(
+      'contacts/rejected.csv',
+      'STUDENT_ID,full_name,PHONE\nS-6,,+1 555 0106\nS-7,Barbara Liskov,+1 555 0107\n',
+    );
+
+    // Assess
+    const failed = harness.summariesFor(missing.key)[0] as Summary;
+    expect(failed.json.fileError?.message).toBe(
+      'The header must name the columns Student ID,Full Name,Contact Phone Number,E-mail Address (in any order): missing Full Name.',
+    );
+    const partial = harness.summariesFor(rejected.key)[0] as Summary;
+    expect(partial.json.status).toBe('PARTIAL');
+    expect(partial.json.errors).toEqual([
+      { line: 2, field: 'Full Name', error: 'Full Name is empty' },
+    ]);
+    const report = parse(
+      (await harness.read(harness.names.error, 'contacts/rejected.errors.csv')) ?? '',
+    ) as string[][];
+    expect(report.slice(1).map(([line, field, value]) => [line, field, value])).toEqual([
+      ['2', 'Full Name', ''],
+    ]);
   });
 });
