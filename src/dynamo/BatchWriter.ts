@@ -29,6 +29,11 @@ export interface BatchWriterOptions {
   stallMs?: number;
   /** Backoff for errors that are not throttling (5xx, dropped connections) and the deadline. */
   budget?: Partial<RetryBudget>;
+  /**
+   * The part can hand over (see settle): running out of time cuts the writes, which stay below
+   * the low watermark, instead of failing them; the reader stops at its next look (`isCut`).
+   */
+  cutWhenOutOfTime?: boolean;
   /** Tuning of the rate controller (tests). */
   rate?: Partial<AdaptiveRateOptions>;
 }
@@ -263,7 +268,17 @@ export class BatchWriter {
     if (this.buffer.size > 0) await this.dispatch();
     while (this.window.size > 0) await Promise.all(this.window);
     if (this.failure) throw this.failure;
+    if (this.cut && !this.settling) {
+      throw new InfrastructureError(
+        `BatchWriteItem to ${this.options.tableName}: out of time with ${this.pending} items not written`,
+      );
+    }
     return this.stats;
+  }
+
+  /** The writes were cut for lack of time: nothing more is sent (see settle). */
+  public get isCut(): boolean {
+    return this.cut;
   }
 
   /**
@@ -434,7 +449,7 @@ export class BatchWriter {
         this.budget.remainingTimeMs() - Math.max(0, left) <= this.budget.safetyMarginMs
       ) {
         // A part that hands over cuts its writes here instead (see settle).
-        if (this.settling) {
+        if (this.settling || this.options.cutWhenOutOfTime) {
           this.cut = true;
           throw CUT;
         }

@@ -106,6 +106,7 @@ export async function loadParts(
     concurrency: config.writeConcurrency,
     stallMs: config.writeStallMs,
     budget: { remainingTimeMs: context.remainingTimeMs, ...context.retryBudget },
+    cutWhenOutOfTime: canContinue,
     // A later part starts at the pace the earlier one learned instead of finding it again.
     rate: { initialRate: state.writes?.rate },
   });
@@ -159,8 +160,10 @@ export async function loadParts(
       // Out of time: stop reading with the margin left after the writes queued now would drain
       // at the table's pace. An estimate that is wrong costs only rows put again by the next
       // part: the hand-over commits at what the table acknowledged (see the writer's settle).
+      keepWrites: canContinue,
       shouldStop: () =>
         overtaken() ||
+        writer.isCut ||
         (canContinue && context.remainingTimeMs() < config.continuationMarginMs + writer.drainMs()),
       progressIntervalMs: config.progressIntervalMs,
       onProgress: (progress) =>
@@ -172,15 +175,17 @@ export async function loadParts(
           ...writer.sample(),
         }),
     });
-    const { stoppedAt } = loaded;
     const writing = state.pass === 'write';
-    if (stoppedAt && overtaken()) {
+    if (loaded.stoppedAt && overtaken()) {
       if (writing) await writer.flush();
       return supersededBy(loaded.rows);
     }
-    // A part that hands over lets its writes drain until its own margin, then commits at the
-    // low watermark of what the table acknowledged, never failing for lack of time.
-    const watermark = stoppedAt && canContinue && writing ? await writer.settle() : null;
+    // A part that may hand over lets its writes drain until its own margin, then commits at the
+    // low watermark of what the table acknowledged, never failing for lack of time: also when it
+    // read to the end and the last writes had not drained.
+    const handing = loaded.stoppedAt ?? (loaded.fileError ? null : loaded.readTo);
+    const watermark = handing && canContinue && writing ? await writer.settle() : null;
+    const stoppedAt = loaded.stoppedAt ?? (watermark ? handing : null);
     const writes = addWrites(state.writes, writer);
     recordWrites(writer.stats, Date.now() - partStartedAt);
 

@@ -66,6 +66,11 @@ export interface LoadRowsOptions {
   resume?: ResumePoint | undefined;
   /** Asked every few hundred rows; true stops at the next record boundary (time is running out). */
   shouldStop?: (() => boolean) | undefined;
+  /**
+   * The caller settles or flushes the writer once the rows are read (a part that may hand over
+   * even after its last row: see loadParts); loadRows then flushes only after a file problem.
+   */
+  keepWrites?: boolean | undefined;
   /** Called at most every `progressIntervalMs` with how far the file got. */
   onProgress?: ((progress: LoadProgress) => void) | undefined;
   progressIntervalMs?: number | undefined;
@@ -80,6 +85,8 @@ export interface LoadRowsResult {
    * as it is, for the caller to settle (a hand-over) or flush.
    */
   stoppedAt: ReadPosition | null;
+  /** Just past the last record read (the end of the file when it was read to the end). */
+  readTo: ReadPosition;
   layout: FileLayout | null;
 }
 
@@ -238,7 +245,7 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
   } catch (error) {
     const fileError = toFileProblem(error);
     if (!fileError) throw readFailure(error);
-    return { rows, fileError, stoppedAt: null, layout };
+    return { rows, fileError, stoppedAt: null, readTo: start, layout };
   }
   const { parser, flowing, dialect } = opened;
   const startedAt = Date.now();
@@ -305,7 +312,8 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
   if (layout && filled.size > 0) {
     layout = { ...layout, unnamedFilled: [...filled.values()].sort((a, b) => a - b) };
   }
-  if (writer && !(stoppedAt && !fileError)) await writer.flush();
+  if (writer && (fileError || !(stoppedAt || options.keepWrites))) await writer.flush();
   rows.written = rows.total - rows.rejected - rows.duplicates;
-  return { rows, fileError, stoppedAt: fileError ? null : stoppedAt, layout };
+  const readTo = { offset: rowOffset, line: rowLine };
+  return { rows, fileError, stoppedAt: fileError ? null : stoppedAt, readTo, layout };
 }
