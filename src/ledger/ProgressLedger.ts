@@ -25,8 +25,15 @@ export interface Checkpoint {
   part: number;
   /** Under the strict policy a file is read twice: first to check, then to write. */
   pass: 'check' | 'write';
+  /** Where the next part starts reading: the low watermark of the writes acknowledged. */
   offset: number;
   line: number;
+  /**
+   * Where the previous part stopped reading, when its writes were not all acknowledged: `rows`,
+   * the report and the key set are as of here, and the rows between `offset` and here are only
+   * put again (absent when nothing is replayed, and in checkpoints saved before it was kept).
+   */
+  replayThrough?: { offset: number; line: number } | undefined;
   /** The file's layout, decided by part 0 from its first row. */
   layout: FileLayout | null;
   rows: RowCounts;

@@ -18,14 +18,18 @@ import { keepFirstPiece } from './reportPieces.ts';
  * that needs more than `maxParts` invocations, ends as a file problem instead of invoking again.
  */
 export function handOverProblem(
-  state: Pick<Checkpoint, 'part' | 'offset'>,
+  state: Pick<Checkpoint, 'part' | 'offset' | 'replayThrough'>,
   stoppedAt: ReadPosition,
   maxParts: number,
+  /** Where the next part would start (the writes' low watermark); `stoppedAt` by default. */
+  resumeAt: ReadPosition = stoppedAt,
 ): FileProblem | null {
-  if (stoppedAt.offset <= state.offset) {
+  // Progress is a row read for the first time, or a write acknowledged that was not before.
+  const readBefore = Math.max(state.offset, state.replayThrough?.offset ?? 0);
+  if (stoppedAt.offset <= readBefore && resumeAt.offset <= state.offset) {
     return new FileProblem(
       'NO_PROGRESS',
-      `Part ${state.part} stopped at byte ${stoppedAt.offset} without reading past byte ${state.offset}, where it started: handing the same work on again would loop, so the file stops here.`,
+      `Part ${state.part} stopped at byte ${stoppedAt.offset} without reading past byte ${readBefore}, where it started: handing the same work on again would loop, so the file stops here.`,
       stoppedAt.line,
     );
   }
@@ -43,6 +47,8 @@ export function handOverProblem(
 export interface PartEnd {
   state: Checkpoint;
   loaded: LoadRowsResult & { stoppedAt: ReadPosition };
+  /** Where the next part starts reading: the low watermark of this part's writes. */
+  resumeAt: ReadPosition;
   report: ReportWriter;
   seen: KeyTracker;
   writes: Checkpoint['writes'];
@@ -74,7 +80,12 @@ export async function handOver(
   const target = continuationTarget(context);
   if (!target) throw new Error('handOver needs a ledger, a Lambda client and FUNCTION_NAME');
   const { clients, config } = context;
-  const { state, loaded, report, seen } = end;
+  const { state, loaded, report, seen, resumeAt } = end;
+  // Counts, report and key set are as of the furthest row read; the next part puts again the
+  // rows from the watermark up to there, and counts only what follows.
+  const previous = state.replayThrough;
+  const readThrough =
+    previous && previous.offset > loaded.stoppedAt.offset ? previous : loaded.stoppedAt;
   const wrote = (await report.close()) !== null;
   if (wrote && state.part === 0) {
     const first = withVersion(report.location, report.versionId);
@@ -83,8 +94,9 @@ export async function handOver(
   const next: Checkpoint = {
     ...state,
     part: state.part + 1,
-    offset: loaded.stoppedAt.offset,
-    line: loaded.stoppedAt.line,
+    offset: resumeAt.offset,
+    line: resumeAt.line,
+    replayThrough: readThrough.offset > resumeAt.offset ? readThrough : undefined,
     layout: loaded.layout,
     rows: loaded.rows,
     reportCount: state.reportCount + report.count,

@@ -53,6 +53,7 @@ function writePass(state: Checkpoint): Checkpoint {
     pass: 'write',
     offset: 0,
     line: 1,
+    replayThrough: undefined,
     layout: null,
     rows: { total: 0, written: 0, rejected: 0, duplicates: 0 },
   };
@@ -105,6 +106,7 @@ export async function loadParts(
     concurrency: config.writeConcurrency,
     stallMs: config.writeStallMs,
     budget: { remainingTimeMs: context.remainingTimeMs, ...context.retryBudget },
+    cutWhenOutOfTime: canContinue,
     // A later part starts at the pace the earlier one learned instead of finding it again.
     rate: { initialRate: state.writes?.rate },
   });
@@ -153,14 +155,16 @@ export async function loadParts(
       unknownColumns: config.unknownColumns,
       sourceEncoding: config.sourceEncoding,
       gzip,
-      resume: state.offset > 0 ? { ...state } : undefined,
-      // Out of time: stop while the margin is still whole after the writes queued now have
-      // drained at the table's pace. Twice the drain: the reader looks at the clock between two
-      // waits for the writer, and against a throttled table one wait can last as long as a drain.
+      // A headerless file's watermark can be its first byte: a replay resumes there too.
+      resume: state.offset > 0 || state.replayThrough ? { ...state } : undefined,
+      // Out of time: stop reading with the margin left after the writes queued now would drain
+      // at the table's pace. An estimate that is wrong costs only rows put again by the next
+      // part: the hand-over commits at what the table acknowledged (see the writer's settle).
+      keepWrites: canContinue,
       shouldStop: () =>
         overtaken() ||
-        (canContinue &&
-          context.remainingTimeMs() < config.continuationMarginMs + 2 * writer.drainMs()),
+        writer.isCut ||
+        (canContinue && context.remainingTimeMs() < config.continuationMarginMs + writer.drainMs()),
       progressIntervalMs: config.progressIntervalMs,
       onProgress: (progress) =>
         logger.info('Progress', {
@@ -171,15 +175,26 @@ export async function loadParts(
           ...writer.sample(),
         }),
     });
+    const writing = state.pass === 'write';
+    if (loaded.stoppedAt && overtaken()) {
+      if (writing) await writer.flush();
+      return supersededBy(loaded.rows);
+    }
+    // A part that may hand over lets its writes drain until its own margin, then commits at the
+    // low watermark of what the table acknowledged, never failing for lack of time: also when it
+    // read to the end and the last writes had not drained.
+    const handing = loaded.stoppedAt ?? (loaded.fileError ? null : loaded.readTo);
+    const watermark = handing && canContinue && writing ? await writer.settle() : null;
+    const stoppedAt = loaded.stoppedAt ?? (watermark ? handing : null);
     const writes = addWrites(state.writes, writer);
     recordWrites(writer.stats, Date.now() - partStartedAt);
 
-    const { stoppedAt } = loaded;
-    if (stoppedAt && overtaken()) return supersededBy(loaded.rows);
     if (stoppedAt && canContinue) {
-      const problem = handOverProblem(state, stoppedAt, config.maxParts);
+      const resumeAt = watermark ?? stoppedAt;
+      const problem = handOverProblem(state, stoppedAt, config.maxParts, resumeAt);
       if (!problem) {
-        const end = { state, loaded: { ...loaded, stoppedAt }, report, seen, writes, exact, size };
+        const handed = { ...loaded, stoppedAt };
+        const end = { state, loaded: handed, resumeAt, report, seen, writes, exact, size };
         return handOver(upload, context, options, end);
       }
       const rows = state.pass === 'check' ? { ...loaded.rows, written: 0 } : loaded.rows;

@@ -38,7 +38,14 @@ export interface ReadPosition {
 /** What a continuation needs to go on where the previous invocation stopped. */
 export interface ResumePoint extends ReadPosition {
   layout: FileLayout | null;
+  /** The counts as of `replayThrough` (or of the resume position when there is none). */
   rows: RowCounts;
+  /**
+   * Where the previous part stopped reading, when that is past the resume position (its low
+   * watermark): the rows up to here were counted, reported and tracked by that part, and some of
+   * their writes not acknowledged, so they are only put again (absent in older checkpoints).
+   */
+  replayThrough?: ReadPosition | undefined;
 }
 
 export interface LoadProgress {
@@ -65,6 +72,11 @@ export interface LoadRowsOptions {
   resume?: ResumePoint | undefined;
   /** Asked every few hundred rows; true stops at the next record boundary (time is running out). */
   shouldStop?: (() => boolean) | undefined;
+  /**
+   * The caller settles or flushes the writer once the rows are read (a part that may hand over
+   * even after its last row: see loadParts); loadRows then flushes only after a file problem.
+   */
+  keepWrites?: boolean | undefined;
   /** Called at most every `progressIntervalMs` with how far the file got. */
   onProgress?: ((progress: LoadProgress) => void) | undefined;
   progressIntervalMs?: number | undefined;
@@ -74,8 +86,13 @@ export interface LoadRowsResult {
   rows: RowCounts;
   /** Set when the file itself is bad; rows read before the problem were still written. */
   fileError: FileProblem | null;
-  /** Set when reading stopped early to continue in another invocation. */
+  /**
+   * Set when reading stopped early to continue in another invocation. The writer is then left
+   * as it is, for the caller to settle (a hand-over) or flush.
+   */
   stoppedAt: ReadPosition | null;
+  /** Just past the last record read (the end of the file when it was read to the end). */
+  readTo: ReadPosition;
   layout: FileLayout | null;
 }
 
@@ -113,6 +130,9 @@ const SLOW_CHECK_MS = 1_000;
 
 const PARTITION = TABLE_KEY.partition;
 const SORT = TABLE_KEY.sort;
+
+const tableKey = (record: Record<string, unknown>): string =>
+  SORT === undefined ? String(record[PARTITION]) : `${record[PARTITION]}\u0000${record[SORT]}`;
 
 /**
  * Streams a CSV object through UTF-8 check → csv-parse → header → schema → de-duplication →
@@ -153,11 +173,27 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
     }
   };
 
+  const start = resume ?? { offset: 0, line: 1 };
+  // Where the row being handled starts: the end of the record before it (the writer's watermark).
+  let rowOffset = start.offset;
+  let rowLine = start.line;
+  const replayEnd = resume?.replayThrough?.offset ?? -1;
+
+  // A row the previous part already counted, reported and tracked: only its write is repeated
+  // (puts are idempotent, and in file order the last row for a key still wins). This is the one
+  // place that tells a replayed row from a new one; nothing below it runs for a replayed row.
+  const replay = (row: RawRow, known: FileLayout): void | Promise<void> => {
+    if (!writer || !fitsLayout(row.fields, known)) return;
+    const { record, errors } = checkRecord(toRecord(row.fields, known.mapping), row.line);
+    if (!errors) return writer.put(tableKey(record), record, rowOffset, rowLine);
+  };
+
   // Synchronous for a valid row: a promise only when the writer or the report asks to wait, so
   // the common row costs no promise and no microtask.
   const handle = (row: RawRow): void | Promise<void> => {
     // Excel's empty rows at the bottom (`,,,,`) are no more a row than an empty line is.
     if (isBlankRecord(row.fields)) return;
+    if (row.end <= replayEnd && layout !== null) return replay(row, layout);
     if (layout === null) {
       const columns = resolveHeader(row.fields, row.line, {
         unknownColumns: options.unknownColumns,
@@ -189,19 +225,15 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
       if (errors) {
         wait = reject(errors);
       } else {
-        const key =
-          SORT === undefined
-            ? String(record[PARTITION])
-            : `${record[PARTITION]}\u0000${record[SORT]}`;
+        const key = tableKey(record);
         if (seen.add(key)) rows.duplicates++;
-        if (writer) wait = writer.put(key, record);
+        if (writer) wait = writer.put(key, record, rowOffset, rowLine);
       }
     }
     if (wait) return wait.then(() => checkErrorRate(row.line));
     checkErrorRate(row.line);
   };
 
-  const start = resume ?? { offset: 0, line: 1 };
   let opened: OpenedCsv;
   try {
     opened = await openCsv(body, {
@@ -219,7 +251,7 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
   } catch (error) {
     const fileError = toFileProblem(error);
     if (!fileError) throw readFailure(error);
-    return { rows, fileError, stoppedAt: null, layout };
+    return { rows, fileError, stoppedAt: null, readTo: start, layout };
   }
   const { parser, flowing, dialect } = opened;
   const startedAt = Date.now();
@@ -234,6 +266,8 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
     for await (const row of parser as AsyncIterable<RawRow>) {
       const wait = handle(row);
       if (wait) await wait;
+      rowOffset = row.end;
+      rowLine = row.nextLine;
       // Against a slow table 256 rows can take minutes: after a wait the clock is read anyway,
       // at most once a second, so the deadline is never missed by more than that.
       if (++sinceCheck < CHECK_EVERY_ROWS && !(wait && Date.now() - lastCheck >= SLOW_CHECK_MS)) {
@@ -284,7 +318,8 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
   if (layout && filled.size > 0) {
     layout = { ...layout, unnamedFilled: [...filled.values()].sort((a, b) => a - b) };
   }
-  if (writer) await writer.flush();
+  if (writer && (fileError || !(stoppedAt || options.keepWrites))) await writer.flush();
   rows.written = rows.total - rows.rejected - rows.duplicates;
-  return { rows, fileError, stoppedAt: fileError ? null : stoppedAt, layout };
+  const readTo = { offset: rowOffset, line: rowLine };
+  return { rows, fileError, stoppedAt: fileError ? null : stoppedAt, readTo, layout };
 }

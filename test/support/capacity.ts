@@ -1,11 +1,13 @@
 import {
   createServer,
-  type IncomingHttpHeaders,
   request as httpRequest,
+  type IncomingHttpHeaders,
   type Server,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { crc32 } from 'node:zlib';
+import type { Context } from 'aws-lambda';
+import { lambdaContext } from '../../src/local/lambdaContext.ts';
 
 /**
  * A table's write capacity: N write units per second, refilled continuously, holding at most
@@ -255,5 +257,38 @@ function answer(
       'x-amz-crc32': String(crc32(body)),
     },
     body,
+  };
+}
+
+/** What the clock of a `tableClock` context says, in each phase (ms left). */
+export const TABLE_CLOCK = {
+  /** Plenty: the part reads and writes. */
+  running: 900_000,
+  /** Less than CONTINUATION_MARGIN_MS (60 s): the part stops reading at its next look. */
+  stopping: 30_000,
+  /** Less than the writer's safety margin (10 s): the writes still queued are cut. */
+  cut: 5_000,
+} as const;
+
+/**
+ * A Lambda context whose clock follows the table, not the wall: plenty of time until this part
+ * has made `readCalls` BatchWriteItem calls to `stats`' table, then less than the continuation
+ * margin, and `drainCalls` calls later less than the writer's safety margin. A part then stops
+ * and hands over at the same point of its writes on an idle machine and on a busy one.
+ */
+export function tableClock(
+  stats: Pick<CapacityStats, 'calls'>,
+  readCalls: number,
+  drainCalls: number,
+): Context {
+  const context = lambdaContext();
+  const from = stats.calls;
+  return {
+    ...context,
+    getRemainingTimeInMillis: () => {
+      const made = stats.calls - from;
+      if (made < readCalls) return TABLE_CLOCK.running;
+      return made < readCalls + drainCalls ? TABLE_CLOCK.stopping : TABLE_CLOCK.cut;
+    },
   };
 }
