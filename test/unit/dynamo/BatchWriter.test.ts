@@ -724,11 +724,16 @@ describe('Class: BatchWriter', () => {
 
   describe('Method: sample', () => {
     it('reports the write rate, the share of calls throttled and the learned pace since the last sample', async () => {
-      // Prepare: the first call comes back with 20 of 25 items unprocessed, the rest go through
-      const items = Array.from({ length: 25 }, (_, i) => record(i));
+      // Prepare: four calls go through, the fifth comes back with 20 of 25 items unprocessed
+      // (slow start ends on a push-back once a few calls tell what the table accepts)
+      const items = Array.from({ length: 125 }, (_, i) => record(i));
       ddbMock
         .on(BatchWriteCommand)
-        .resolvesOnce({ UnprocessedItems: { [TABLE]: items.slice(5).map(putOf) } })
+        .resolvesOnce({})
+        .resolvesOnce({})
+        .resolvesOnce({})
+        .resolvesOnce({})
+        .resolvesOnce({ UnprocessedItems: { [TABLE]: items.slice(105).map(putOf) } })
         .resolves({});
       const target = writer({ rate: { minRate: 10_000 } });
       target.sample();
@@ -740,7 +745,7 @@ describe('Class: BatchWriter', () => {
       const second = target.sample();
 
       // Assess
-      expect(first.throttledShare).toBe(0.5);
+      expect(first.throttledShare).toBe(0.17);
       expect(first.writeRate).toBeGreaterThan(0);
       expect(first.rateLimit).toBeGreaterThanOrEqual(10_000);
       expect(second).toMatchObject({ throttledShare: 0, writeRate: 0 });
