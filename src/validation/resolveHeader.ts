@@ -1,6 +1,7 @@
 import { clipValue, quoteNames } from '../bounds.ts';
 import type { UnknownColumnsPolicy } from '../config.ts';
 import { FileProblem } from '../errors.ts';
+import { ERROR_COLUMN } from '../s3/RejectedWriter.ts';
 import type { FileLayout } from '../types.ts';
 import { COLUMN_DEFS, COLUMNS, checkRecord, REQUIRED_WIDTH } from './schema.ts';
 
@@ -129,7 +130,13 @@ export function resolveHeader(
   const missing = COLUMN_DEFS.filter((c) => c.required && !cells.includes(c.name)).map(
     (c) => c.name,
   );
-  const unknown = fields.filter((_, i) => cells[i] !== '' && !COLUMNS.includes(cells[i] ?? ''));
+  // A rejected-rows file sent back (issue 18): its last column, `error`, is never loaded nor named.
+  const sentBack =
+    cells.length > 1 && cells.at(-1) === ERROR_COLUMN && !COLUMNS.includes(ERROR_COLUMN);
+  const unknown = fields.filter(
+    (_, i) =>
+      cells[i] !== '' && !COLUMNS.includes(cells[i] ?? '') && !(sentBack && i === cells.length - 1),
+  );
   const rejectUnknown = options.unknownColumns === 'reject' && unknown.length > 0;
   // Schema columns only, each once, however often a header repeats one.
   const repeated = COLUMNS.filter((column) => known.indexOf(column) !== known.lastIndexOf(column));
@@ -162,6 +169,7 @@ export function resolveHeader(
     notLoaded: unknown.slice(0, MAX_NAMES).map(boundName),
     notLoadedCount: unknown.length,
     ...unnamedColumns(cells, line),
+    ...(sentBack ? { sentBack, needed: Math.min(usedWidth(fields), fields.length - 1) } : {}),
   };
 }
 
