@@ -131,8 +131,10 @@ export function summaryText(result: IngestResult): string {
   if (result.rejected) {
     const count = rows.rejected === 1 ? 'the 1 row' : `the ${rows.rejected} rows`;
     lines.push(
-      `Fix ${count} in ${s3url(result.rejected)} and upload it to the inbound bucket`,
-      '  (any name; keep or drop its error column: it is never loaded).',
+      result.status === 'PARTIAL'
+        ? `Fix ${count} in ${s3url(result.rejected)} and upload it to the inbound bucket`
+        : `The rows rejected before the file stopped are in ${s3url(result.rejected)}`,
+      '  (under any name; its error column is never loaded).',
     );
   }
   lines.push(`Processed in ${(result.durationMs / 1000).toFixed(1)} s.`);
