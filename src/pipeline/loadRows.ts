@@ -19,7 +19,13 @@ import {
   resolveHeader,
   toRecord,
 } from '../validation/resolveHeader.ts';
-import { COLUMNS, checkRecord, REQUIRED_WIDTH, TABLE_KEY } from '../validation/schema.ts';
+import {
+  COLUMN_DEFS,
+  COLUMNS,
+  checkRecord,
+  REQUIRED_WIDTH,
+  TABLE_KEY,
+} from '../validation/schema.ts';
 
 /** S3 Batch Operations' rule: an error rate is only judged once this many rows were read. */
 export const MIN_ROWS_FOR_ERROR_RATE = 1_000;
@@ -249,7 +255,7 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
       gzip: options.gzip,
       detectDelimiter: (head) =>
         detectDelimiter(head, {
-          columns: COLUMNS,
+          columns: COLUMN_DEFS,
           minColumns: REQUIRED_WIDTH,
           isRecord: isSchemaRecord,
         }),

@@ -6,6 +6,7 @@ import studentSchema from '../../schemas/student.schema.json' with { type: 'json
 import { clipValue } from '../bounds.ts';
 import { ConfigError } from '../errors.ts';
 import type { RowError, StudentRecord } from '../types.ts';
+import { aliasesProblem, namesProblem } from './columnName.ts';
 
 /** The JSON Schema types a column may have: each decides the DynamoDB type it is written as. */
 export type ColumnType = 'string' | 'integer' | 'number' | 'boolean';
@@ -17,6 +18,7 @@ interface PropertySchema {
   description?: string;
   enum?: unknown[];
   format?: string;
+  'x-aliases'?: unknown;
 }
 
 interface RecordSchema {
@@ -30,6 +32,8 @@ export interface Column {
   name: string;
   type: ColumnType;
   required: boolean;
+  /** Other spellings a header may use for this column (`x-aliases`). */
+  aliases: readonly string[];
 }
 
 export interface Dataset {
@@ -65,8 +69,13 @@ export function compileDataset(raw: unknown, source: string): Dataset {
     if (!COLUMN_TYPES.includes(type)) {
       fail(source, `column ${name} must have "type" string, integer, number or boolean`);
     }
-    return { name, type, required: required.has(name) };
+    const aliases = property?.['x-aliases'] ?? [];
+    const wrong = aliasesProblem(name, aliases);
+    if (wrong) fail(source, wrong);
+    return { name, type, required: required.has(name), aliases: aliases as string[] };
   });
+  const clash = namesProblem(columns);
+  if (clash) fail(source, clash);
   const key = schema?.['x-table-key'];
   if (!key || typeof key.partition !== 'string') {
     fail(source, '"x-table-key" must name the partition key column ({"partition": "…"})');
@@ -78,7 +87,7 @@ export function compileDataset(raw: unknown, source: string): Dataset {
       fail(source, `the key column ${name} must be a required string, integer or number column`);
     }
   }
-  const ajv = new Ajv({ allErrors: true, strict: true, keywords: ['x-table-key'] });
+  const ajv = new Ajv({ allErrors: true, strict: true, keywords: ['x-table-key', 'x-aliases'] });
   addFormats(ajv, ['date', 'date-time', 'time', 'email', 'uri', 'uuid']);
   let validate: ValidateFunction;
   try {
