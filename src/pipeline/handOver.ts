@@ -2,6 +2,7 @@ import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { KeyTracker } from '../dynamo/KeyTracker.ts';
 import { FileProblem } from '../errors.ts';
 import type { Checkpoint, ProgressLedger } from '../ledger/ProgressLedger.ts';
+import type { RejectedWriter } from '../s3/RejectedWriter.ts';
 import type { ReportWriter } from '../s3/ReportWriter.ts';
 import { withVersion } from '../s3/withVersion.ts';
 import type { IngestOutcome, UploadRef } from '../types.ts';
@@ -50,6 +51,7 @@ export interface PartEnd {
   /** Where the next part starts reading: the low watermark of this part's writes. */
   resumeAt: ReadPosition;
   report: ReportWriter;
+  rejected: RejectedWriter;
   seen: KeyTracker;
   writes: Checkpoint['writes'];
   exact: UploadRef;
@@ -91,6 +93,13 @@ export async function handOver(
     const first = withVersion(report.location, report.versionId);
     await keepFirstPiece(clients, config, upload, first);
   }
+  const { rejected } = end;
+  const wroteRejected = (await rejected.close()) !== null;
+  if (wroteRejected && state.part === 0) {
+    const first = withVersion(rejected.location, rejected.versionId);
+    await keepFirstPiece(clients, config, upload, first, 'rejected');
+  }
+  const rejectedParts = state.rejectedParts ?? [];
   const next: Checkpoint = {
     ...state,
     part: state.part + 1,
@@ -101,6 +110,8 @@ export async function handOver(
     rows: loaded.rows,
     reportCount: state.reportCount + report.count,
     reportParts: wrote ? [...state.reportParts, state.part] : state.reportParts,
+    rejectedParts: wroteRejected ? [...rejectedParts, state.part] : rejectedParts,
+    rejectedCount: (state.rejectedCount ?? 0) + rejected.count,
     firstErrors: [...state.firstErrors, ...report.first].slice(0, SUMMARY_ERRORS),
     writes: end.writes,
   };

@@ -6,6 +6,7 @@ import { FileProblem } from '../errors.ts';
 import type { Checkpoint, LoadedProgress, Progress } from '../ledger/ProgressLedger.ts';
 import { logger, recordWrites } from '../observability.ts';
 import { openObject } from '../s3/openObject.ts';
+import { RejectedWriter, rejectedKey } from '../s3/RejectedWriter.ts';
 import { ReportWriter, reportKey } from '../s3/ReportWriter.ts';
 import { sourceMetadata } from '../s3/sourceMetadata.ts';
 import type { IngestOutcome, ObjectLocation, RowCounts, UploadRef } from '../types.ts';
@@ -14,7 +15,7 @@ import { finishLoad, SUMMARY_ERRORS } from './finishLoad.ts';
 import { continuationTarget, handOver, handOverProblem } from './handOver.ts';
 import { loadKeySet } from './keySet.ts';
 import { loadRows } from './loadRows.ts';
-import { reportPieceLocation } from './scratch.ts';
+import { rejectedPieceLocation, reportPieceLocation } from './scratch.ts';
 import { supersede } from './supersede.ts';
 
 function firstCheckpoint(options: IngestOptions): Checkpoint {
@@ -44,6 +45,17 @@ function reportPiece(
   return part === 0
     ? { bucket: config.errorBucket, key: reportKey(upload.key) }
     : reportPieceLocation(config, upload, part);
+}
+
+/** The rejected-rows file, like the report: part 0 writes the final key, later parts pieces. */
+function rejectedPiece(
+  config: IngestContext['config'],
+  upload: UploadRef,
+  part: number,
+): ObjectLocation {
+  return part === 0
+    ? { bucket: config.errorBucket, key: rejectedKey(upload.key) }
+    : rejectedPieceLocation(config, upload, part);
 }
 
 /** The check pass found no invalid row: the same part reads the file again, writing. */
@@ -101,6 +113,11 @@ export async function loadParts(
     // The header goes into the first piece that has lines, whichever part writes it.
     state.reportParts.length === 0,
   );
+  const rejected = new RejectedWriter(
+    clients.s3,
+    rejectedPiece(config, upload, state.part),
+    (state.rejectedParts ?? []).length === 0,
+  );
   const writer = new BatchWriter(clients.writes, {
     tableName: config.tableName,
     concurrency: config.writeConcurrency,
@@ -115,7 +132,7 @@ export async function loadParts(
   const overtaken = context.keyOrder?.watch(upload) ?? (() => false);
   const supersededBy = async (rows: RowCounts): Promise<LoadedProgress> => {
     const written = state.pass === 'check' ? { ...rows, written: 0 } : rows;
-    const end = { state, report, rows: written, fileError: null, exact, size };
+    const end = { state, report, rejected, rows: written, fileError: null, exact, size };
     const done = await finishLoad(upload, context, options, end);
     const move = done.result.destination !== null;
     const result = supersede(upload, config, {
@@ -142,6 +159,7 @@ export async function loadParts(
     };
     size = opened.size;
     report.metadata = sourceMetadata(exact);
+    rejected.metadata = report.metadata;
     if (context.keyOrder && !(await context.keyOrder.claim(upload))) {
       opened.body.destroy();
       return supersededBy(state.rows);
@@ -151,6 +169,8 @@ export async function loadParts(
       writer: state.pass === 'write' ? writer : null,
       seen,
       report,
+      // Under the strict policy nothing loads when a row is invalid: no rows to send back alone.
+      rejected: state.pass === 'write' ? rejected : undefined,
       maxErrorRate: config.maxErrorRate,
       unknownColumns: config.unknownColumns,
       sourceEncoding: config.sourceEncoding,
@@ -194,11 +214,14 @@ export async function loadParts(
       const problem = handOverProblem(state, stoppedAt, config.maxParts, resumeAt);
       if (!problem) {
         const handed = { ...loaded, stoppedAt };
-        const end = { state, loaded: handed, resumeAt, report, seen, writes, exact, size };
+        const end = {
+          ...{ state, loaded: handed, resumeAt, report, rejected },
+          ...{ seen, writes, exact, size },
+        };
         return handOver(upload, context, options, end);
       }
       const rows = state.pass === 'check' ? { ...loaded.rows, written: 0 } : loaded.rows;
-      const end = { state, report, rows, fileError: problem, exact, size };
+      const end = { state, report, rejected, rows, fileError: problem, exact, size };
       return finishLoad(upload, context, options, end);
     }
 
@@ -213,6 +236,7 @@ export async function loadParts(
     return finishLoad(upload, context, options, {
       state,
       report,
+      rejected,
       rows,
       fileError,
       exact,

@@ -8,6 +8,7 @@ import { type OpenedCsv, openCsv } from '../csv/openCsv.ts';
 import type { BatchWriter } from '../dynamo/BatchWriter.ts';
 import { KeyTracker } from '../dynamo/KeyTracker.ts';
 import { FileProblem, InfrastructureError } from '../errors.ts';
+import { type RejectedWriter, unguardCell } from '../s3/RejectedWriter.ts';
 import type { ReportWriter } from '../s3/ReportWriter.ts';
 import type { FileLayout, RowCounts, RowError } from '../types.ts';
 import {
@@ -59,6 +60,8 @@ export interface LoadRowsOptions {
   /** Where valid rows go; null validates only (the first pass of the strict policy). */
   writer: BatchWriter | null;
   report: ReportWriter;
+  /** Where each rejected row goes as the file had it, to be fixed and sent back (issue 18). */
+  rejected?: RejectedWriter | undefined;
   maxErrorRate: number;
   /** The keys earlier parts of the file produced (a long file's key set); empty by default. */
   seen?: KeyTracker | undefined;
@@ -123,6 +126,28 @@ function readFailure(cause: unknown): InfrastructureError {
   });
 }
 
+/** How much of a header cell the rejected-rows file keeps (a schema name is far shorter). */
+const MAX_HEADER_CELL = 256;
+
+/**
+ * The header of the file's rejected-rows file: its own cells (bounded), without the `error`
+ * column of a file sent back; the schema's columns for a file without a header (or an old layout).
+ */
+function headerCells(
+  fields: readonly string[],
+  columns: Omit<FileLayout, 'delimiter' | 'encoding'>,
+): string[] {
+  if (columns.kind === 'data' || fields.length === 0) {
+    const cells = new Array<string>(columns.width).fill('');
+    columns.mapping.forEach((at, i) => {
+      cells[at] = COLUMNS[i] as string;
+    });
+    return cells;
+  }
+  const own = columns.sentBack ? fields.slice(0, -1) : fields;
+  return own.map((cell) => clipValue(cell, MAX_HEADER_CELL));
+}
+
 /** Rows between two looks at the clock: cheap enough, and fine-grained enough to stop on time. */
 const CHECK_EVERY_ROWS = 256;
 /** How often the clock is read while the writer makes the parser wait. */
@@ -155,12 +180,21 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
     if (run !== undefined && run >= 0) filled.set(run, column);
   }
 
-  const reject = async (errors: RowError[]): Promise<void> => {
+  // Every rejected row goes through here: into the report, and into the rejected-rows file as
+  // its cells (or, when `raw`, the record's text under the first column).
+  const reject = async (errors: RowError[], cells: readonly string[], raw = false) => {
     rows.rejected++;
     for (const error of errors) {
       const wait = report.add(error);
       if (wait) await wait;
     }
+    const { rejected } = options;
+    if (!rejected) return;
+    const reasons = errors.map((error) => error.error);
+    const wait = raw
+      ? rejected.addRaw(cells.join(layout?.delimiter ?? ','), reasons.join('; '))
+      : rejected.add(cells, reasons);
+    if (wait) await wait;
   };
 
   const checkErrorRate = (line: number): void => {
@@ -200,30 +234,38 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
         delimiter: dialect.delimiter,
         delimiterName: delimiterName(dialect.delimiter),
       });
-      layout = { ...columns, delimiter: dialect.delimiter, encoding: dialect.encoding };
+      const header = headerCells(row.fields, columns);
+      layout = { ...columns, header, delimiter: dialect.delimiter, encoding: dialect.encoding };
+      options.rejected?.useHeader(header);
       if (layout.kind === 'header') return;
     }
     rows.total++;
     let wait: Promise<void> | undefined | void;
     if (!fitsLayout(row.fields, layout)) {
-      wait = reject([
-        {
-          line: row.line,
-          field: '',
-          // The row as the file has it: a semicolon file's row joined by commas would blur its fields.
-          value: clipValue(row.fields.join(layout.delimiter)),
-          error:
-            layout.width === COLUMNS.length
-              ? `expected ${COLUMNS.length} fields (${COLUMNS.join(', ')}), found ${row.fields.length}`
-              : `expected ${layout.width} fields like the header, found ${row.fields.length}`,
-          code: 'FIELD_COUNT',
-        },
-      ]);
+      wait = reject(
+        [
+          {
+            line: row.line,
+            field: '',
+            // The row as the file has it: a semicolon file's row joined by commas would blur its fields.
+            value: clipValue(row.fields.join(layout.delimiter)),
+            error:
+              layout.width === COLUMNS.length
+                ? `expected ${COLUMNS.length} fields (${COLUMNS.join(', ')}), found ${row.fields.length}`
+                : `expected ${layout.width} fields like the header, found ${row.fields.length}`,
+            code: 'FIELD_COUNT',
+          },
+        ],
+        row.fields,
+        true,
+      );
     } else {
       if (layout.unnamed) noteUnnamedValues(row.fields, layout, filled);
-      const { record, errors } = checkRecord(toRecord(row.fields, layout.mapping), row.line);
+      // A rejected-rows file sent back: its cells lose the formula guard it was written with.
+      const fields = layout.sentBack ? row.fields.map(unguardCell) : row.fields;
+      const { record, errors } = checkRecord(toRecord(fields, layout.mapping), row.line);
       if (errors) {
-        wait = reject(errors);
+        wait = reject(errors, fields);
       } else {
         const key = tableKey(record);
         if (seen.add(key)) rows.duplicates++;
@@ -234,6 +276,7 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
     checkErrorRate(row.line);
   };
 
+  if (layout) options.rejected?.useHeader(layout.header ?? headerCells([], layout));
   let opened: OpenedCsv;
   try {
     opened = await openCsv(body, {

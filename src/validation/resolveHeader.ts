@@ -1,6 +1,7 @@
 import { clipValue, quoteNames } from '../bounds.ts';
 import type { UnknownColumnsPolicy } from '../config.ts';
 import { FileProblem } from '../errors.ts';
+import { ERROR_COLUMN } from '../s3/RejectedWriter.ts';
 import type { FileLayout } from '../types.ts';
 import { columnIndex, columnKey } from './columnName.ts';
 import { COLUMN_DEFS, COLUMNS, checkRecord, REQUIRED_WIDTH } from './schema.ts';
@@ -132,7 +133,12 @@ export function resolveHeader(
   }
   // An optional column may be left out of the header: its attribute is then never written.
   const missing = COLUMN_DEFS.filter((c, i) => c.required && !known.includes(i)).map((c) => c.name);
-  const unknown = fields.filter((field, i) => field.trim() !== '' && named[i] === -1);
+  // A rejected-rows file sent back (issue 18): its last column, `error`, is never loaded nor named.
+  const sentBack =
+    fields.length > 1 && named.at(-1) === -1 && columnKey(fields.at(-1) ?? '') === ERROR_COLUMN;
+  const unknown = fields.filter(
+    (field, i) => field.trim() !== '' && named[i] === -1 && !(sentBack && i === fields.length - 1),
+  );
   const rejectUnknown = options.unknownColumns === 'reject' && unknown.length > 0;
   // Schema columns only, each once, however often a header repeats one (or its alias).
   const repeated = COLUMNS.filter((_, i) => known.indexOf(i) !== known.lastIndexOf(i));
@@ -176,6 +182,7 @@ export function resolveHeader(
     notLoaded: unknown.slice(0, MAX_NAMES).map(boundName),
     notLoadedCount: unknown.length,
     ...unnamedColumns(fields, line),
+    ...(sentBack ? { sentBack, needed: Math.min(usedWidth(fields), fields.length - 1) } : {}),
   };
 }
 
