@@ -10,7 +10,18 @@ import {
 } from '../retry.ts';
 import type { StudentRecord } from '../types.ts';
 import { AdaptiveRate, type AdaptiveRateOptions } from './AdaptiveRate.ts';
+import type {
+  BatchWriterOptions,
+  BatchWriterStats,
+  Entry,
+  RowStart,
+  Unacknowledged,
+  WriteSample,
+} from './batchTypes.ts';
 import { SignedBatchWriteItemCommand } from './signedBatchWrite.ts';
+import { itemIdentity, toPutRequest } from './toPutRequest.ts';
+
+export type { BatchWriterOptions, BatchWriterStats, RowStart, WriteSample } from './batchTypes.ts';
 
 /** DynamoDB's limit for one BatchWriteItem call. */
 export const BATCH_SIZE = 25;
@@ -21,89 +32,7 @@ export const DEFAULT_STALL_MS = 120_000;
 /** Waits are cut into steps this long, so a stall or a failure elsewhere is noticed in time. */
 const WAIT_STEP_MS = 250;
 
-export interface BatchWriterOptions {
-  tableName: string;
-  /** BatchWriteItem calls in flight at most (WRITE_CONCURRENCY): a ceiling, not a target. */
-  concurrency: number;
-  /** Give up when no item at all was accepted for this long (WRITE_STALL_MS). */
-  stallMs?: number;
-  /** Backoff for errors that are not throttling (5xx, dropped connections) and the deadline. */
-  budget?: Partial<RetryBudget>;
-  /**
-   * The part can hand over (see settle): running out of time cuts the writes, which stay below
-   * the low watermark, instead of failing them; the reader stops at its next look (`isCut`).
-   */
-  cutWhenOutOfTime?: boolean;
-  /** Tuning of the rate controller (tests). */
-  rate?: Partial<AdaptiveRateOptions>;
-}
-
-export interface BatchWriterStats {
-  /** Items DynamoDB accepted. */
-  itemsWritten: number;
-  batches: number;
-  /** BatchWriteItem calls made, repeats included. */
-  calls: number;
-  /** Calls that came back with UnprocessedItems or a throttling error. */
-  throttled: number;
-  /** Calls rejected whole by a throttling error. */
-  rejected: number;
-  /** Calls repeated for throttling, UnprocessedItems or a transient error. */
-  retries: number;
-}
-
-/** Where a row starts in the file (a record boundary): what a watermark is made of. */
-export interface RowStart {
-  offset: number;
-  line: number;
-}
-
-/** One row's item while it is not acknowledged, and where the earliest row for its key starts. */
-interface Entry {
-  item: StudentRecord;
-  offset: number;
-  line: number;
-}
-
-/** A batch's items not yet acknowledged: shrinks as the table accepts them. */
-interface Unacknowledged {
-  entries: Entry[];
-}
-
-/** Thrown inside the writer once a settle() reached its cut: the items stay unacknowledged. */
 const CUT = new Error('the writer was cut off');
-
-/** The canonical form of a put's item, to tell which items UnprocessedItems hands back. */
-function itemIdentity(item: Record<string, AttributeValue> | undefined): string {
-  const names = Object.keys(item ?? {}).sort();
-  return JSON.stringify(names.map((name) => [name, item?.[name]]));
-}
-
-/** The progress line's view of the writes since the previous sample. */
-export interface WriteSample {
-  /** Items the table accepted per second. */
-  writeRate: number;
-  /** Share of calls (0–1) answered with UnprocessedItems or a throttling error. */
-  throttledShare: number;
-  /** The pace the writer holds itself to (items/s); null while the table has not pushed back. */
-  rateLimit: number | null;
-}
-
-/**
- * A record's values as DynamoDB attribute values, built directly (no generic marshalling): the
- * schema's types decide them, strings S, integers and numbers N, booleans BOOL. A record of
- * strings (the student schema) takes the first branch only.
- */
-function toPutRequest(item: StudentRecord): WriteRequest {
-  const marshalled: Record<string, AttributeValue> = {};
-  for (const name in item) {
-    const value = item[name];
-    if (typeof value === 'string') marshalled[name] = { S: value };
-    else if (typeof value === 'number') marshalled[name] = { N: String(value) };
-    else if (typeof value === 'boolean') marshalled[name] = { BOOL: value };
-  }
-  return { PutRequest: { Item: marshalled } };
-}
 
 /**
  * Buffers items into 25-item BatchWriteItem calls and keeps several in flight, at the pace the
