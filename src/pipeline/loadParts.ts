@@ -160,7 +160,11 @@ export async function loadParts(
     size = opened.size;
     report.metadata = sourceMetadata(exact);
     rejected.metadata = report.metadata;
-    if (context.keyOrder && !(await context.keyOrder.claim(upload))) {
+    // Overtaken before this part began: the rows put again after a hand-over are counted as
+    // written already, so they are put before the part stops.
+    const replayEnd = state.pass === 'write' ? (state.replayThrough?.offset ?? -1) : -1;
+    const lostClaim = Boolean(context.keyOrder) && !(await context.keyOrder?.claim(upload));
+    if (lostClaim && replayEnd <= state.offset) {
       opened.body.destroy();
       return supersededBy(state.rows);
     }
@@ -181,8 +185,8 @@ export async function loadParts(
       // at the table's pace. An estimate that is wrong costs only rows put again by the next
       // part: the hand-over commits at what the table acknowledged (see the writer's settle).
       keepWrites: canContinue,
-      shouldStop: () =>
-        overtaken() ||
+      shouldStop: (at) =>
+        (lostClaim ? at >= replayEnd : overtaken()) ||
         writer.isCut ||
         (canContinue && context.remainingTimeMs() < config.continuationMarginMs + writer.drainMs()),
       progressIntervalMs: config.progressIntervalMs,
@@ -196,7 +200,7 @@ export async function loadParts(
         }),
     });
     const writing = state.pass === 'write';
-    if (loaded.stoppedAt && overtaken()) {
+    if (lostClaim || (loaded.stoppedAt && overtaken())) {
       if (writing) await writer.flush();
       return supersededBy(loaded.rows);
     }

@@ -74,7 +74,7 @@ export interface LoadRowsOptions {
   /** Continue a file from a checkpoint; `body` then starts at `resume.offset`. */
   resume?: ResumePoint | undefined;
   /** Asked every few hundred rows; true stops at the next record boundary (time is running out). */
-  shouldStop?: (() => boolean) | undefined;
+  shouldStop?: ((at: number) => boolean) | undefined;
   /**
    * The caller settles or flushes the writer once the rows are read (a part that may hand over
    * even after its last row: see loadParts); loadRows then flushes only after a file problem.
@@ -330,7 +330,7 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
           ),
         });
       }
-      if (options.shouldStop?.()) {
+      if (options.shouldStop?.(row.end)) {
         stoppedAt = { offset: row.end, line: row.nextLine };
         break;
       }
