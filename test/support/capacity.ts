@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { crc32 } from 'node:zlib';
 import type { Context } from 'aws-lambda';
 import { lambdaContext } from '../../src/local/lambdaContext.ts';
+import { seededRandom } from './faults.ts';
 
 /**
  * A table's write capacity: N write units per second, refilled continuously, holding at most
@@ -71,6 +72,12 @@ export interface CapacityOptions {
   delayMs?: number;
   /** Start with no burst in the bucket, so a measurement sees only the steady rate. */
   startEmpty?: boolean;
+  /**
+   * Faults at random whatever the rate (a table splitting partitions, a neighbour on a shared
+   * table): this share of calls rejected whole, and this share answered with half their items
+   * unprocessed. Seeded, so every run sees the same pattern.
+   */
+  randomFaults?: { throttled: number; halved: number; seed?: number };
 }
 
 type WriteRequest = Record<string, unknown>;
@@ -105,8 +112,10 @@ export class CapacityProxy {
   public readonly bucket: TokenBucket;
   public url = '';
   private readonly server: Server;
+  private readonly random: () => number;
 
   private constructor(private readonly options: CapacityOptions) {
+    this.random = seededRandom(options.randomFaults?.seed ?? 42);
     this.bucket = new TokenBucket(options.unitsPerSecond, options.burst);
     if (options.startEmpty) this.bucket.setRate(options.unitsPerSecond);
     this.server = createServer((request, response) => {
@@ -166,7 +175,16 @@ export class CapacityProxy {
     if (!limited || !requests) return this.pass(headers, body);
 
     if (this.stats.calls++ === 0) this.stats.firstCallAt = performance.now();
-    const granted = this.bucket.take(requests.length);
+    const faults = this.options.randomFaults;
+    const roll = faults ? this.random() : 1;
+    const offered = !faults
+      ? requests.length
+      : roll < faults.throttled
+        ? 0
+        : roll < faults.throttled + faults.halved && requests.length > 1
+          ? Math.ceil(requests.length / 2)
+          : requests.length;
+    const granted = offered === 0 ? 0 : this.bucket.take(offered);
     if (granted === 0) {
       this.stats.throttled++;
       await this.delay();
