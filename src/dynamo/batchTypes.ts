@@ -1,4 +1,3 @@
-import type { WriteRequest } from '@aws-sdk/client-dynamodb';
 import type { RetryBudget } from '../retry.ts';
 import type { StudentRecord } from '../types.ts';
 import type { AdaptiveRateOptions } from './AdaptiveRate.ts';
@@ -52,7 +51,6 @@ export interface Unacknowledged {
   entries: Entry[];
 }
 
-/** Thrown inside the writer once a settle() reached its cut: the items stay unacknowledged. */
 /** The progress line's view of the writes since the previous sample. */
 export interface WriteSample {
   /** Items the table accepted per second. */
