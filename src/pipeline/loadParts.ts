@@ -9,7 +9,7 @@ import { openObject } from '../s3/openObject.ts';
 import { ReportWriter, reportKey } from '../s3/ReportWriter.ts';
 import { sourceMetadata } from '../s3/sourceMetadata.ts';
 import type { IngestOutcome, ObjectLocation, RowCounts, UploadRef } from '../types.ts';
-import type { IngestContext, IngestOptions } from './context.ts';
+import type { DatasetContext, IngestOptions } from './context.ts';
 import { finishLoad, SUMMARY_ERRORS } from './finishLoad.ts';
 import { continuationTarget, handOver, handOverProblem } from './handOver.ts';
 import { loadKeySet } from './keySet.ts';
@@ -37,7 +37,7 @@ function firstCheckpoint(options: IngestOptions): Checkpoint {
  * pieces of their own upload (see scratch.ts), joined by the last part.
  */
 function reportPiece(
-  config: IngestContext['config'],
+  config: DatasetContext['config'],
   upload: UploadRef,
   part: number,
 ): ObjectLocation {
@@ -82,11 +82,11 @@ function checkPassEnd(
  */
 export async function loadParts(
   upload: UploadRef,
-  context: IngestContext,
+  context: DatasetContext,
   options: IngestOptions,
   resumed: Extract<Progress, { stage: 'LOADING' }> | null,
 ): Promise<LoadedProgress | IngestOutcome> {
-  const { clients, config } = context;
+  const { clients, config, dataset } = context;
   let state: Checkpoint = resumed?.checkpoint ?? firstCheckpoint(options);
   let exact: UploadRef = resumed
     ? { ...upload, versionId: resumed.versionId, eTag: resumed.eTag }
@@ -101,7 +101,7 @@ export async function loadParts(
     state.reportParts.length === 0,
   );
   const writer = new BatchWriter(clients.writes, {
-    tableName: config.tableName,
+    tableName: dataset.table,
     concurrency: config.writeConcurrency,
     stallMs: config.writeStallMs,
     budget: { remainingTimeMs: context.remainingTimeMs, ...context.retryBudget },
@@ -146,6 +146,7 @@ export async function loadParts(
     }
     const partStartedAt = Date.now();
     const loaded = await loadRows(opened.body, {
+      dataset: dataset.dataset,
       writer: state.pass === 'write' ? writer : null,
       seen,
       report,

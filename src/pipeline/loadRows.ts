@@ -18,7 +18,7 @@ import {
   resolveHeader,
   toRecord,
 } from '../validation/resolveHeader.ts';
-import { COLUMNS, checkRecord, REQUIRED_WIDTH, TABLE_KEY } from '../validation/schema.ts';
+import type { Dataset } from '../validation/schema.ts';
 
 /** S3 Batch Operations' rule: an error rate is only judged once this many rows were read. */
 export const MIN_ROWS_FOR_ERROR_RATE = 1_000;
@@ -43,6 +43,8 @@ export interface LoadProgress {
 }
 
 export interface LoadRowsOptions {
+  /** The schema the rows are checked against (the dataset the object's key picked). */
+  dataset: Dataset;
   /** Where valid rows go; null validates only (the first pass of the strict policy). */
   writer: BatchWriter | null;
   report: ReportWriter;
@@ -105,16 +107,14 @@ const CHECK_EVERY_ROWS = 256;
 /** How often the clock is read while the writer makes the parser wait. */
 const SLOW_CHECK_MS = 1_000;
 
-const PARTITION = TABLE_KEY.partition;
-const SORT = TABLE_KEY.sort;
-
 /**
  * Streams a CSV object through UTF-8 check → csv-parse → header → schema → de-duplication →
  * batched writes, reporting every rejected row. Row problems are counted and reported; a file
  * problem stops the file and is returned; infrastructure failures are thrown.
  */
 export async function loadRows(body: Readable, options: LoadRowsOptions): Promise<LoadRowsResult> {
-  const { writer, report, maxErrorRate, resume } = options;
+  const { writer, report, maxErrorRate, resume, dataset } = options;
+  const names = dataset.names;
   const rows: RowCounts = resume
     ? { ...resume.rows }
     : { total: 0, written: 0, rejected: 0, duplicates: 0 };
@@ -155,6 +155,7 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
     if (layout === null) {
       const columns = resolveHeader(row.fields, row.line, {
         unknownColumns: options.unknownColumns,
+        dataset,
         delimiter: dialect.delimiter,
         delimiterName: delimiterName(dialect.delimiter),
       });
@@ -171,22 +172,20 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
           // The row as the file has it: a semicolon file's row joined by commas would blur its fields.
           value: clipValue(row.fields.join(layout.delimiter)),
           error:
-            layout.width === COLUMNS.length
-              ? `expected ${COLUMNS.length} fields (${COLUMNS.join(', ')}), found ${row.fields.length}`
+            layout.width === names.length
+              ? `expected ${names.length} fields (${names.join(', ')}), found ${row.fields.length}`
               : `expected ${layout.width} fields like the header, found ${row.fields.length}`,
           code: 'FIELD_COUNT',
         },
       ]);
     } else {
       if (layout.unnamed) noteUnnamedValues(row.fields, layout, filled);
-      const { record, errors } = checkRecord(toRecord(row.fields, layout.mapping), row.line);
+      const fields = toRecord(row.fields, layout.mapping, names);
+      const { record, errors } = dataset.checkRecord(fields, row.line);
       if (errors) {
         wait = reject(errors);
       } else {
-        const key =
-          SORT === undefined
-            ? String(record[PARTITION])
-            : `${record[PARTITION]}\u0000${record[SORT]}`;
+        const key = dataset.keyOf(record);
         if (seen.add(key)) rows.duplicates++;
         if (writer) wait = writer.put(key, record);
       }
@@ -205,9 +204,9 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
       gzip: options.gzip,
       detectDelimiter: (head) =>
         detectDelimiter(head, {
-          columns: COLUMNS,
-          minColumns: REQUIRED_WIDTH,
-          isRecord: isSchemaRecord,
+          columns: names,
+          minColumns: dataset.requiredWidth,
+          isRecord: (fields) => isSchemaRecord(fields, dataset),
         }),
     });
   } catch (error) {

@@ -1,3 +1,4 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   CreateBucketCommand,
   GetObjectCommand,
@@ -19,12 +20,11 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { S3Event } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { lambdaContext } from '../../src/local/lambdaContext.ts';
 import { LOCAL_CREDENTIALS, LocalStack } from '../../src/local/LocalStack.ts';
+import { lambdaContext } from '../../src/local/lambdaContext.ts';
 import { nextSequencer } from '../../src/local/nextSequencer.ts';
 import { continuationsSince, rowBudget, taggedCsv } from '../support/longFiles.ts';
 import { findOnPath, MOTO_INSTALL_HINT, type Moto, startMoto } from '../support/startMoto.ts';

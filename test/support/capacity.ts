@@ -1,7 +1,7 @@
 import {
   createServer,
-  type IncomingHttpHeaders,
   request as httpRequest,
+  type IncomingHttpHeaders,
   type Server,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';

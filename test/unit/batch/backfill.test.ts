@@ -1,8 +1,8 @@
+import { Writable } from 'node:stream';
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateJobCommand, S3ControlClient } from '@aws-sdk/client-s3-control';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { Writable } from 'node:stream';
 import { main } from '../../../scripts/backfill.ts';
 
 const s3Mock = mockClient(S3Client);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
-  createCsvParser,
   type CsvParserOptions,
+  createCsvParser,
   MAX_RECORD_SIZE,
   type RawRow,
   toFileProblem,

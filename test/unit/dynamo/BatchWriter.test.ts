@@ -482,7 +482,10 @@ describe('Class: BatchWriter', () => {
         return {};
       });
       const target = writer({ rate: { minRate: 20 } });
-      await putAll(target, Array.from({ length: 60 }, (_, i) => record(i)));
+      await putAll(
+        target,
+        Array.from({ length: 60 }, (_, i) => record(i)),
+      );
 
       // Act: nothing accepted yet, so the pace is the floor: 60 items at 20 items/s
       const queued = target.drainMs();

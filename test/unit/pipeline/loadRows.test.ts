@@ -3,6 +3,9 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { type LoadProgress, loadRows, type ResumePoint } from '../../../src/pipeline/loadRows.ts';
 import { ReportWriter } from '../../../src/s3/ReportWriter.ts';
+import { studentDataset } from '../../../src/validation/schema.ts';
+
+const students = studentDataset();
 
 // A clean file never opens the report, so this client is never called.
 const report = () =>
@@ -25,6 +28,7 @@ describe('Function: loadRows', () => {
     // Prepare: what the previous version saved, as it was stored
     const bytes = file(600);
     const whole = await loadRows(Readable.from([bytes]), {
+      dataset: students,
       writer: null,
       report: report(),
       maxErrorRate: 0.5,
@@ -39,6 +43,7 @@ describe('Function: loadRows', () => {
 
     // Act
     const rest = await loadRows(Readable.from([bytes.subarray(at)]), {
+      dataset: students,
       writer: null,
       report: report(),
       maxErrorRate: 0.5,
@@ -58,6 +63,7 @@ describe('Function: loadRows', () => {
 
     // Act
     const first = await loadRows(Readable.from([bytes]), {
+      dataset: students,
       writer: null,
       report: report(),
       maxErrorRate: 0.5,
@@ -66,12 +72,14 @@ describe('Function: loadRows', () => {
     const stoppedAt = first.stoppedAt;
     if (!stoppedAt) throw new Error('did not stop');
     const rest = await loadRows(Readable.from([bytes.subarray(stoppedAt.offset)]), {
+      dataset: students,
       writer: null,
       report: report(),
       maxErrorRate: 0.5,
       resume: { ...stoppedAt, layout: first.layout, rows: first.rows },
     });
     const whole = await loadRows(Readable.from([bytes]), {
+      dataset: students,
       writer: null,
       report: report(),
       maxErrorRate: 0.5,
@@ -99,6 +107,7 @@ describe('Function: loadRows', () => {
     const bytes = Buffer.from(`${lines.join('\n')}\n`);
     let checks = 0;
     const first = await loadRows(Readable.from([bytes]), {
+      dataset: students,
       writer: null,
       report: report(),
       maxErrorRate: 0.5,
@@ -109,6 +118,7 @@ describe('Function: loadRows', () => {
 
     // Act
     const rest = await loadRows(Readable.from([bytes.subarray(at.offset)]), {
+      dataset: students,
       writer: null,
       report: report(),
       maxErrorRate: 0.5,
@@ -127,6 +137,7 @@ describe('Function: loadRows', () => {
 
     // Act
     await loadRows(Readable.from([file(3_000)]), {
+      dataset: students,
       writer: null,
       report: report(),
       maxErrorRate: 0.5,
@@ -143,17 +154,14 @@ describe('Function: loadRows', () => {
 
   it('reports an empty file and a header-only file as file problems', async () => {
     const empty = await loadRows(Readable.from([Buffer.from('\ufeff\r\n')]), {
+      dataset: students,
       writer: null,
       report: report(),
       maxErrorRate: 0.5,
     });
     const headerOnly = await loadRows(
       Readable.from([Buffer.from('student_id,first_name,last_name,course\n')]),
-      {
-        writer: null,
-        report: report(),
-        maxErrorRate: 0.5,
-      },
+      { dataset: students, writer: null, report: report(), maxErrorRate: 0.5 },
     );
 
     expect(empty.fileError?.code).toBe('EMPTY_FILE');
