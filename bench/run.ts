@@ -5,7 +5,9 @@
  *
  *   npm run bench                     full run (median of 3, ~9 min)
  *   npm run bench -- --quick          one repetition, smaller files for e and the sweep (~3 min)
- *   npm run bench -- --only a,b       just some groups (a b c d e sweep cap); results not written
+ *   npm run bench -- --only a,b       just some groups (a b c d e sweep cap faults); results not
+ *                                     written, unless with --update: merged into latest.json
+ *                                     by key, the cases not rerun kept from before ("rerun": false)
  *   npm run bench -- --delay 20       the sink's round trip in ms (default 8)
  *   npm run bench -- --reps 5         repetitions (default 3, 1 with --quick)
  *   npm run bench -- --profile        children run under node --cpu-prof (.scratch/profiles);
@@ -45,6 +47,7 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     runner: { type: 'string', default: 'bundle' },
     profile: { type: 'boolean', default: false },
+    update: { type: 'boolean', default: false },
   },
 });
 
@@ -120,6 +123,61 @@ const CAPACITY_CASES: CapacityCase[] = [
     data: dataset(quick ? 4_000 : 7_000),
   },
 ];
+
+/**
+ * A loader against a sink of unlimited capacity that throttles at random whatever the rate: 30%
+ * of calls rejected whole, 30% half unprocessed. At these odds at most 55% of the items sent are
+ * accepted; a writer that took each push-back for a full table would crawl at its floor.
+ */
+const FAULT_CASE = {
+  key: 'faults:random',
+  label: 'random faults (30% throttled, 30% half unprocessed)',
+  throttled: 0.3,
+  halved: 0.3,
+  data: dataset(quick ? 100_000 : 200_000),
+};
+
+interface FaultResult {
+  key: string;
+  label: string;
+  rows: number;
+  seconds: number;
+  /** Items accepted per second, first call to last item accepted. */
+  rowsPerSecond: number;
+  throttledShare: number;
+  rejectedShare: number;
+  calls: number;
+  failedInvocations: number;
+}
+
+async function runFaultCase(file: string): Promise<FaultResult> {
+  const sink = await CapacityProxy.start({
+    table: TABLE,
+    unitsPerSecond: Number.POSITIVE_INFINITY,
+    delayMs,
+    randomFaults: { throttled: FAULT_CASE.throttled, halved: FAULT_CASE.halved, seed: 17 },
+  });
+  try {
+    const [outcome] = await Promise.allSettled([
+      runChild({ scenario: 'load', file, table: TABLE, endpoint: sink.url, concurrency }),
+    ]);
+    const { stats } = sink;
+    const seconds = (stats.lastAcceptedAt - stats.firstCallAt) / 1000;
+    return {
+      key: FAULT_CASE.key,
+      label: FAULT_CASE.label,
+      rows: outcome?.status === 'fulfilled' ? outcome.value.rows : 0,
+      seconds: round(seconds, 1),
+      rowsPerSecond: round(stats.accepted / seconds),
+      throttledShare: round((stats.throttled + stats.partial) / Math.max(1, stats.calls), 3),
+      rejectedShare: round(stats.throttled / Math.max(1, stats.calls), 3),
+      calls: stats.calls,
+      failedInvocations: outcome?.status === 'rejected' ? 1 : 0,
+    };
+  } finally {
+    await sink.close();
+  }
+}
 
 interface CapacityResult {
   key: string;
@@ -393,9 +451,11 @@ async function main(): Promise<void> {
   const jobs = plan();
   const paths = new Map<string, string>();
   const capacityCases = wanted('cap') ? CAPACITY_CASES : [];
+  const faultCases = wanted('faults') ? [FAULT_CASE] : [];
   for (const data of [
     ...jobs.flatMap((job) => (job.warmup ? [job.data, job.warmup] : [job.data])),
     ...capacityCases.map((item) => item.data),
+    ...faultCases.map((item) => item.data),
   ]) {
     if (!paths.has(data.name)) paths.set(data.name, await ensureData(data, manifest));
   }
@@ -464,9 +524,33 @@ async function main(): Promise<void> {
       `[cap] ${item.label.padEnd(38)} goodput ${result.goodputOverCapacity} × capacity, throttled ${result.throttledShare}, rejected whole ${result.rejectedShare} (${((performance.now() - caseStarted) / 1000).toFixed(1)} s)`,
     );
   }
+  const faults: FaultResult[] = [];
+  for (const item of faultCases) {
+    const caseStarted = performance.now();
+    const result = await runFaultCase(paths.get(item.data.name) as string);
+    faults.push(result);
+    console.log(
+      `[faults] ${item.label.padEnd(38)} ${result.rowsPerSecond} rows/s, throttled ${result.throttledShare}, rejected whole ${result.rejectedShare}, failed ${result.failedInvocations} (${((performance.now() - caseStarted) / 1000).toFixed(1)} s)`,
+    );
+  }
   const loadAfter = os.loadavg()[0] ?? 0;
 
-  const results = jobs.map((job) => {
+  // --update: the previous run's figures for what was not rerun, marked as such.
+  const previous =
+    args.update && existsSync(join(RESULTS, 'latest.json'))
+      ? (JSON.parse(await readFile(join(RESULTS, 'latest.json'), 'utf8')) as Previous)
+      : null;
+  const kept = <T extends { key: string }>(fresh: T[], old: T[] | undefined): T[] => {
+    const keys = new Set(fresh.map((item) => item.key));
+    const before = (old ?? [])
+      .filter((item) => !keys.has(item.key))
+      .map((item) => ({ ...item, rerun: false }));
+    return [...before, ...fresh];
+  };
+  capacity.splice(0, capacity.length, ...kept(capacity, previous?.capacity));
+  faults.splice(0, faults.length, ...kept(faults, previous?.faults));
+
+  const fresh = jobs.map((job) => {
     const list = runs.get(job.key) ?? [];
     return {
       key: job.key,
@@ -486,6 +570,7 @@ async function main(): Promise<void> {
       } satisfies Median,
     };
   });
+  const results = kept(fresh, previous?.results as typeof fresh | undefined);
   const byKey = new Map(results.map((r) => [r.key, r]));
   /** Median over repetitions of the ratio within each repetition (runs made side by side). */
   const ratio = (top: string, bottom: string, field: 'rowsPerSecond' | 'maxRssMB') => {
@@ -538,8 +623,18 @@ async function main(): Promise<void> {
     ),
     target(`${c.label}: share of calls rejected whole by throttling`, c.rejectedShare, '<=', 0.1),
   ]);
+  const cRate = rate(`c:${D1M.name}`);
+  const faultTargets = faults.map((f) =>
+    target(
+      `${f.label}, ${delayMs} ms sink: goodput ÷ c, no failed invocation`,
+      f.failedInvocations > 0 || cRate === null ? null : round(f.rowsPerSecond / cRate, 3),
+      '>=',
+      0.4,
+    ),
+  );
   const targets: Target[] = [
     ...capacityTargets,
+    ...faultTargets,
     target(
       `c: rows/s into the ${delayMs} ms sink at the default concurrency ${concurrency} (1M rows)`,
       rate(`c:${D1M.name}`),
@@ -573,8 +668,8 @@ async function main(): Promise<void> {
   );
   if (sinkCheck.length > 0) throw new Error(`The sink saw fewer rows than loaded: ${sinkCheck}`);
 
-  if (only !== null) {
-    console.log('(--only: results not written)');
+  if (only !== null && !args.update) {
+    console.log('(--only: results not written; --update merges them into latest.json)');
     return;
   }
   const cpu = os.cpus()[0];
@@ -608,8 +703,9 @@ async function main(): Promise<void> {
       ),
     },
     results,
-    concurrency: sweep,
+    concurrency: sweep.length > 0 ? sweep : (previous?.concurrency ?? []),
     capacity,
+    faults,
     ratios,
     targets,
   };
@@ -627,6 +723,14 @@ async function main(): Promise<void> {
     );
   }
   console.log(`wrote ${relative(ROOT, join(RESULTS, 'latest.json'))} and concurrency.svg`);
+}
+
+/** What --update reads back from the previous latest.json. */
+interface Previous {
+  results?: unknown[];
+  capacity?: CapacityResult[];
+  faults?: FaultResult[];
+  concurrency?: ConcurrencyPoint[];
 }
 
 function printTable(

@@ -37,6 +37,13 @@ export interface FileLayout {
   unnamed?: [number, number][];
   /** A column of each unnamed run found holding a value so far, carried from part to part. */
   unnamedFilled?: number[];
+  /**
+   * The file's header cells (each bounded), without the `error` column of a rejected-rows file
+   * sent back: the header of its own rejected-rows file, in every part. Absent in old layouts.
+   */
+  header?: string[];
+  /** The file is a rejected-rows file sent back (its last column is `error`): cells lose their guard. */
+  sentBack?: boolean;
 }
 
 /** What the summary says about how a file was read. */
@@ -129,6 +136,8 @@ export interface IngestResult {
   source: StoredObject & { sequencer?: string | undefined };
   destination: StoredObject | null;
   report: StoredObject | null;
+  /** The rejected rows as a file to fix and upload again (see docs/rejected-rows.md). */
+  rejected?: StoredObject | undefined;
   rows: RowCounts;
   /** The first few problems (the report holds them all, with their values). */
   errors: RowProblem[];

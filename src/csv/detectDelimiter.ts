@@ -1,6 +1,7 @@
 import { parse } from 'csv-parse/sync';
 import { clipValue } from '../bounds.ts';
 import { FileProblem } from '../errors.ts';
+import { columnIndex, columnKey, type NamedColumn } from '../validation/columnName.ts';
 
 /** The separators a file may use, in the order a tie is decided. */
 export const DELIMITERS = [',', ';', '\t', '|'] as const;
@@ -23,15 +24,13 @@ export function delimiterName(delimiter: string): string {
 }
 
 export interface DelimiterRules {
-  /** The schema's column names, lower case. */
-  columns: readonly string[];
+  /** The schema's columns: their names and aliases, compared as a header's cells are (columnName.ts). */
+  columns: readonly NamedColumn[];
   /** Fields a headerless record needs at least (optional columns may trail); all of them if absent. */
   minColumns?: number;
   /** True when these fields are a valid record in the schema's column order (no header). */
   isRecord: (fields: string[]) => boolean;
 }
-
-const normalise = (cell: string): string => cell.trim().toLowerCase();
 
 /** A line that holds no data: blank, or separators and quotes only (Excel's `,,,,`). */
 const EMPTY_LINE = /^[\s,;|"]*$/;
@@ -82,9 +81,14 @@ export function detectDelimiter(head: string, rules: DelimiterRules): Delimiter 
     fields: firstRecord(rest, delimiter),
   }));
 
+  const names = columnIndex(rules.columns);
   let best: { delimiter: Delimiter; named: number } | null = null;
   for (const { delimiter, fields } of split) {
-    const named = new Set((fields ?? []).map(normalise).filter((c) => rules.columns.includes(c)));
+    const named = new Set<number>();
+    for (const field of fields ?? []) {
+      const column = names.get(columnKey(field));
+      if (column !== undefined) named.add(column);
+    }
     if (named.size > 0 && (best === null || named.size > best.named)) {
       best = { delimiter, named: named.size };
     }
@@ -105,7 +109,7 @@ export function detectDelimiter(head: string, rules: DelimiterRules): Delimiter 
   const commaFields = split[0]?.fields?.length ?? 1;
   throw new FileProblem(
     'INVALID_HEADER',
-    `The first line (${plural(commaFields, 'field')}, ${plural(line.length, 'character')}) is not a header naming ${rules.columns.join(', ')}, and does not split into ${rules.columns.length} columns with any of , ; tab |.`,
+    `The first line (${plural(commaFields, 'field')}, ${plural(line.length, 'character')}) is not a header naming ${rules.columns.map((c) => c.name).join(', ')}, and does not split into ${rules.columns.length} columns with any of , ; tab |.`,
     start + 1,
     { value: clipValue(line) },
   );

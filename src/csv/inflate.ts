@@ -25,7 +25,7 @@ class SkipBytes extends Transform {
 /**
  * The decompressed bytes of a gzip object from decompressed offset `from` on. A byte range of a
  * gzip stream cannot be inflated on its own, so a continuation inflates from the start and skips
- * (see README, "Compressed files", for what that costs).
+ * (see docs/long-files.md, "Compressed files continue too", for what that costs).
  */
 export function inflate(body: Readable, from: number): Readable {
   const gunzip = createGunzip();

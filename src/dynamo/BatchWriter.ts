@@ -10,7 +10,18 @@ import {
 } from '../retry.ts';
 import type { StudentRecord } from '../types.ts';
 import { AdaptiveRate, type AdaptiveRateOptions } from './AdaptiveRate.ts';
+import type {
+  BatchWriterOptions,
+  BatchWriterStats,
+  Entry,
+  RowStart,
+  Unacknowledged,
+  WriteSample,
+} from './batchTypes.ts';
 import { SignedBatchWriteItemCommand } from './signedBatchWrite.ts';
+import { itemIdentity, toPutRequest } from './toPutRequest.ts';
+
+export type { BatchWriterOptions, BatchWriterStats, RowStart, WriteSample } from './batchTypes.ts';
 
 /** DynamoDB's limit for one BatchWriteItem call. */
 export const BATCH_SIZE = 25;
@@ -21,57 +32,7 @@ export const DEFAULT_STALL_MS = 120_000;
 /** Waits are cut into steps this long, so a stall or a failure elsewhere is noticed in time. */
 const WAIT_STEP_MS = 250;
 
-export interface BatchWriterOptions {
-  tableName: string;
-  /** BatchWriteItem calls in flight at most (WRITE_CONCURRENCY): a ceiling, not a target. */
-  concurrency: number;
-  /** Give up when no item at all was accepted for this long (WRITE_STALL_MS). */
-  stallMs?: number;
-  /** Backoff for errors that are not throttling (5xx, dropped connections) and the deadline. */
-  budget?: Partial<RetryBudget>;
-  /** Tuning of the rate controller (tests). */
-  rate?: Partial<AdaptiveRateOptions>;
-}
-
-export interface BatchWriterStats {
-  /** Items DynamoDB accepted. */
-  itemsWritten: number;
-  batches: number;
-  /** BatchWriteItem calls made, repeats included. */
-  calls: number;
-  /** Calls that came back with UnprocessedItems or a throttling error. */
-  throttled: number;
-  /** Calls rejected whole by a throttling error. */
-  rejected: number;
-  /** Calls repeated for throttling, UnprocessedItems or a transient error. */
-  retries: number;
-}
-
-/** The progress line's view of the writes since the previous sample. */
-export interface WriteSample {
-  /** Items the table accepted per second. */
-  writeRate: number;
-  /** Share of calls (0–1) answered with UnprocessedItems or a throttling error. */
-  throttledShare: number;
-  /** The pace the writer holds itself to (items/s); null while the table has not pushed back. */
-  rateLimit: number | null;
-}
-
-/**
- * A record's values as DynamoDB attribute values, built directly (no generic marshalling): the
- * schema's types decide them, strings S, integers and numbers N, booleans BOOL. A record of
- * strings (the student schema) takes the first branch only.
- */
-function toPutRequest(item: StudentRecord): WriteRequest {
-  const marshalled: Record<string, AttributeValue> = {};
-  for (const name in item) {
-    const value = item[name];
-    if (typeof value === 'string') marshalled[name] = { S: value };
-    else if (typeof value === 'number') marshalled[name] = { N: String(value) };
-    else if (typeof value === 'boolean') marshalled[name] = { BOOL: value };
-  }
-  return { PutRequest: { Item: marshalled } };
-}
+const CUT = new Error('the writer was cut off');
 
 /**
  * Buffers items into 25-item BatchWriteItem calls and keeps several in flight, at the pace the
@@ -104,7 +65,16 @@ export class BatchWriter {
   public readonly rate: AdaptiveRate;
   private readonly budget: RetryBudget;
   private readonly stallMs: number;
-  private buffer = new Map<string, StudentRecord>();
+  private buffer = new Map<string, Entry>();
+  /** Batches from the moment they leave the buffer until every item is acknowledged. */
+  private readonly unacknowledged = new Set<Unacknowledged>();
+  /** Rows waiting for their key's batch to land. */
+  private readonly heldEntries = new Set<Entry>();
+  /** settle() has started: running out of time is its cut, no longer a failure. */
+  private settling = false;
+  /** settle() reached its cut: no new call goes out, calls in flight are aborted. */
+  private cut = false;
+  private readonly abort = new AbortController();
   private readonly inFlightKeys = new Map<string, Promise<void>>();
   private readonly window = new Set<Promise<void>>();
   private readonly held = new Set<Promise<void>>();
@@ -129,22 +99,95 @@ export class BatchWriter {
     });
   }
 
-  /** Queues one item under its exact table key. */
-  public put(key: string, item: StudentRecord): void | Promise<void> {
+  /**
+   * Queues one item under its exact table key; `offset`/`line` are where its row starts in the
+   * file (see lowWatermark). A repeat of a buffered key replaces the item and keeps the earlier
+   * row's start, since that row is not acknowledged either.
+   */
+  public put(key: string, item: StudentRecord, offset = 0, line = 1): void | Promise<void> {
     if (this.failure) throw this.failure;
-    if (this.buffer.has(key)) {
-      this.buffer.set(key, item);
+    const buffered = this.buffer.get(key);
+    if (buffered) {
+      buffered.item = item;
       return;
     }
+    return this.queue(key, { item, offset, line });
+  }
+
+  private queue(key: string, entry: Entry): void | Promise<void> {
     const landing = this.inFlightKeys.get(key);
     if (landing) {
-      const held = landing.then(() => this.put(key, item));
+      this.heldEntries.add(entry);
+      const held = landing.then(() => {
+        this.heldEntries.delete(entry);
+        const buffered = this.buffer.get(key);
+        if (!buffered) return this.queue(key, entry);
+        // Another row of this key was queued meanwhile: it is later, this one starts earlier.
+        buffered.item = entry.item;
+        buffered.offset = Math.min(buffered.offset, entry.offset);
+        buffered.line = Math.min(buffered.line, entry.line);
+      });
       this.held.add(held);
       return held.finally(() => this.held.delete(held));
     }
-    this.buffer.set(key, item);
+    this.buffer.set(key, entry);
     this.pending++;
-    if (this.buffer.size >= BATCH_SIZE) return this.dispatch();
+    // After the cut nothing is sent: the item stays in the buffer, below the watermark.
+    if (this.buffer.size >= BATCH_SIZE && !this.cut) return this.dispatch();
+  }
+
+  /**
+   * Where the earliest row whose item the table has not acknowledged starts (buffered, waiting
+   * for its turn, in flight, or held behind its key), or null when every item put is
+   * acknowledged. Reading again from there and putting again what was read loses no row.
+   */
+  public lowWatermark(): RowStart | null {
+    let low: Entry | null = null;
+    const consider = (entry: Entry) => {
+      if (low === null || entry.offset < low.offset) low = entry;
+    };
+    for (const entry of this.buffer.values()) consider(entry);
+    for (const batch of this.unacknowledged) for (const entry of batch.entries) consider(entry);
+    for (const entry of this.heldEntries) consider(entry);
+    const found = low as Entry | null;
+    return found ? { offset: found.offset, line: found.line } : null;
+  }
+
+  /**
+   * Ends the writes of a part that hands over: sends what is queued until `leftMs()` (the time
+   * left before the cut; by default the budget's time left less its safety margin) reaches 0 or everything is acknowledged; then sends
+   * nothing more, aborts the calls in flight and waits for them at most `abortWaitMs`. Returns
+   * lowWatermark(). Running out of time is no failure here; any other failure is thrown.
+   */
+  public async settle(
+    leftMs = () => this.budget.remainingTimeMs() - this.budget.safetyMarginMs,
+    abortWaitMs = 1_000,
+  ): Promise<RowStart | null> {
+    this.settling = true;
+    let drained = false;
+    const flushed = this.flush().then(
+      () => {
+        // A cut inside the writer (its own out-of-time check) also empties the window.
+        drained = !this.cut;
+      },
+      (error: unknown) => {
+        if (!this.cut) throw error;
+      },
+    );
+    // A rejection before the loop looks again is kept for the await below, not left unhandled.
+    flushed.catch(() => undefined);
+    while (!drained && !this.cut) {
+      const left = leftMs();
+      if (left <= 0) break;
+      await Promise.race([flushed, sleep(Math.min(left, WAIT_STEP_MS))]);
+    }
+    if (!drained) {
+      this.cut = true;
+      this.abort.abort();
+      await Promise.race([Promise.allSettled([...this.window]), sleep(abortWaitMs)]);
+    }
+    if (this.failure && !this.cut) throw this.failure;
+    return this.lowWatermark();
   }
 
   /** Sends what is buffered and waits for every call in flight. Throws the first failure. */
@@ -154,7 +197,17 @@ export class BatchWriter {
     if (this.buffer.size > 0) await this.dispatch();
     while (this.window.size > 0) await Promise.all(this.window);
     if (this.failure) throw this.failure;
+    if (this.cut && !this.settling) {
+      throw new InfrastructureError(
+        `BatchWriteItem to ${this.options.tableName}: out of time with ${this.pending} items not written`,
+      );
+    }
     return this.stats;
+  }
+
+  /** The writes were cut for lack of time: nothing more is sent (see settle). */
+  public get isCut(): boolean {
+    return this.cut;
   }
 
   /**
@@ -188,12 +241,18 @@ export class BatchWriter {
   }
 
   private async dispatch(): Promise<void> {
+    if (this.cut) return;
     const batch = this.buffer;
     this.buffer = new Map();
+    const waiting: Unacknowledged = { entries: [...batch.values()] };
+    this.unacknowledged.add(waiting);
     // The window follows the learned rate, so a deadline never waits long for it to drain.
     while (this.window.size >= this.rate.inFlight()) await Promise.race(this.window);
     if (this.failure) throw this.failure;
-    const sent = this.send([...batch.values()]).catch((error: unknown) => {
+    if (this.cut) return;
+    const sent = this.send(waiting).catch((error: unknown) => {
+      // Past the cut an aborted or unsent batch is no failure: its items stay unacknowledged.
+      if (this.cut) return;
       this.failure ??=
         error instanceof InfrastructureError
           ? error
@@ -209,18 +268,41 @@ export class BatchWriter {
     for (const key of batch.keys()) this.inFlightKeys.set(key, settled);
   }
 
-  private async send(items: StudentRecord[]): Promise<void> {
+  private async send(batch: Unacknowledged): Promise<void> {
     if (this.active++ === 0) this.lastProgressAt = performance.now();
     try {
-      await this.sendUntilAccepted(items.map(toPutRequest));
+      await this.sendUntilAccepted(batch);
+      this.unacknowledged.delete(batch);
     } finally {
       this.active--;
     }
   }
 
-  private async sendUntilAccepted(first: WriteRequest[]): Promise<void> {
+  /** The entries of the items handed back; all of them when one cannot be told apart. */
+  private stillUnacknowledged(
+    sent: WriteRequest[],
+    entries: Entry[],
+    unprocessed: WriteRequest[],
+  ): Entry[] {
+    const byItem = new Map<string, Entry[]>();
+    sent.forEach((request, i) => {
+      const entry = entries[i];
+      if (!entry) return;
+      const id = itemIdentity(request.PutRequest?.Item);
+      byItem.set(id, [...(byItem.get(id) ?? []), entry]);
+    });
+    const left: Entry[] = [];
+    for (const request of unprocessed) {
+      const entry = byItem.get(itemIdentity(request.PutRequest?.Item))?.shift();
+      if (!entry) return entries;
+      left.push(entry);
+    }
+    return left;
+  }
+
+  private async sendUntilAccepted(batch: Unacknowledged): Promise<void> {
     const table = this.options.tableName;
-    let requests = first;
+    let requests = batch.entries.map((entry) => toPutRequest(entry.item));
     let cause: unknown = null;
     /** Errors in a row that are not throttling: those back off exponentially. */
     let errors = 0;
@@ -232,11 +314,13 @@ export class BatchWriter {
         turn = this.rate.reserve(requests.length);
       }
       if (cause !== null) await this.wait(0, requests.length, cause);
+      if (this.cut) throw CUT;
       const sentAt = performance.now();
       this.stats.calls++;
       try {
         const out = await this.client.send(
           new SignedBatchWriteItemCommand({ RequestItems: { [table]: requests } }),
+          { abortSignal: this.abort.signal },
         );
         const unprocessed = out.UnprocessedItems?.[table] ?? [];
         const accepted = requests.length - unprocessed.length;
@@ -246,10 +330,12 @@ export class BatchWriter {
         if (accepted > 0) this.lastProgressAt = performance.now();
         if (unprocessed.length === 0) return;
         this.stats.throttled++;
+        batch.entries = this.stillUnacknowledged(requests, batch.entries, unprocessed);
         requests = unprocessed;
         errors = 0;
         cause = new Error(`${unprocessed.length} UnprocessedItems`);
       } catch (error) {
+        if (this.cut) throw CUT;
         if (!isTransient(error)) {
           throw new InfrastructureError(
             `BatchWriteItem to ${table} failed: ${(error as Error).message}`,
@@ -279,6 +365,7 @@ export class BatchWriter {
     const table = this.options.tableName;
     for (let left = ms; ; left -= WAIT_STEP_MS) {
       if (this.failure) throw this.failure;
+      if (this.cut) throw CUT;
       const stalled = performance.now() - this.lastProgressAt;
       if (cause !== null && stalled >= this.stallMs) {
         throw new InfrastructureError(
@@ -290,6 +377,11 @@ export class BatchWriter {
         (cause !== null || left > 0) &&
         this.budget.remainingTimeMs() - Math.max(0, left) <= this.budget.safetyMarginMs
       ) {
+        // A part that hands over cuts its writes here instead (see settle).
+        if (this.settling || this.options.cutWhenOutOfTime) {
+          this.cut = true;
+          throw CUT;
+        }
         throw new InfrastructureError(
           `BatchWriteItem to ${table}: out of time with ${pending} items not written${cause ? `: ${(cause as Error).message}` : ''}`,
           { cause },

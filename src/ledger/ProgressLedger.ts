@@ -19,20 +19,33 @@ import type {
 export const STAGES = ['LOADING', 'LOADED', 'COPIED', 'DELETED', 'PUBLISHED'] as const;
 export type Stage = (typeof STAGES)[number];
 
+/** The files a long file's parts write in pieces: the report, and the rejected rows (issue 18). */
+export type JoinedFile = 'report' | 'rejected';
+
 /** Where a long file stopped, so the next invocation goes on from there (see loadRows). */
 export interface Checkpoint {
   /** The part (invocation) that runs next; part 0 is the one the S3 event started. */
   part: number;
   /** Under the strict policy a file is read twice: first to check, then to write. */
   pass: 'check' | 'write';
+  /** Where the next part starts reading: the low watermark of the writes acknowledged. */
   offset: number;
   line: number;
+  /**
+   * Where the previous part stopped reading, when its writes were not all acknowledged: `rows`,
+   * the report and the key set are as of here, and the rows between `offset` and here are only
+   * put again (absent when nothing is replayed, and in checkpoints saved before it was kept).
+   */
+  replayThrough?: { offset: number; line: number } | undefined;
   /** The file's layout, decided by part 0 from its first row. */
   layout: FileLayout | null;
   rows: RowCounts;
   /** How many report lines were written, and by which parts (part 0 writes the final key). */
   reportCount: number;
   reportParts: number[];
+  /** Which parts wrote a piece of the rejected-rows file (absent in older checkpoints: none). */
+  rejectedParts?: number[] | undefined;
+  rejectedCount?: number | undefined;
   firstErrors: RowProblem[];
   startedAt: number;
   /** The writes of the parts so far (absent in checkpoints saved before it was kept). */
@@ -125,12 +138,15 @@ export class ProgressLedger {
   }
 
   /** The report a long file's pieces were joined into, once the join is recorded. */
-  public async joinedReport(upload: UploadRef): Promise<StoredObject | null> {
+  public async joinedReport(
+    upload: UploadRef,
+    file: JoinedFile = 'report',
+  ): Promise<StoredObject | null> {
     try {
       const out = await this.client.send(
         new GetCommand({
           TableName: this.tableName,
-          Key: { id: ProgressLedger.joinedIdFor(upload) },
+          Key: { id: ProgressLedger.joinedIdFor(upload, file) },
           ConsistentRead: true,
         }),
       );
@@ -144,13 +160,17 @@ export class ProgressLedger {
    * Records that the report pieces were joined (the JOINED marker), before they are deleted: a
    * retry then neither joins them again nor looks for pieces that are gone. The first join wins.
    */
-  public async saveJoinedReport(upload: UploadRef, report: StoredObject): Promise<void> {
+  public async saveJoinedReport(
+    upload: UploadRef,
+    report: StoredObject,
+    file: JoinedFile = 'report',
+  ): Promise<void> {
     try {
       await this.client.send(
         new PutCommand({
           TableName: this.tableName,
           Item: {
-            id: ProgressLedger.joinedIdFor(upload),
+            id: ProgressLedger.joinedIdFor(upload, file),
             report,
             source: `s3://${upload.bucket}/${upload.key}`,
             expiration: Math.floor(Date.now() / 1000) + RETENTION_SECONDS,
@@ -164,8 +184,9 @@ export class ProgressLedger {
     }
   }
 
-  private static joinedIdFor(upload: UploadRef): string {
-    return ProgressLedger.idFor(upload).replace(/^progress#/, 'joined#');
+  private static joinedIdFor(upload: UploadRef, file: JoinedFile): string {
+    const marker = file === 'report' ? 'joined#' : 'joined-rejected#';
+    return ProgressLedger.idFor(upload).replace(/^progress#/, marker);
   }
 
   private failure(action: string, error: unknown): InfrastructureError {

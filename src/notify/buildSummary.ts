@@ -49,6 +49,7 @@ export function summaryJson(result: IngestResult): Record<string, unknown> {
     destination: result.destination,
     rows: result.rows,
     ...(result.report ? { report: result.report } : {}),
+    ...(result.rejected ? { rejected: result.rejected } : {}),
     ...(result.fileError ? { fileError: result.fileError } : {}),
     ...(result.csv ? { csv: result.csv } : {}),
     errors: result.errors.slice(0, 10).map(({ line, field, error }) => ({ line, field, error })),
@@ -130,6 +131,15 @@ export function summaryText(result: IngestResult): string {
   lines.push('');
   if (result.destination) lines.push(`The file is now at ${s3url(result.destination)}`);
   if (result.report) lines.push(`Every rejected row is listed in ${s3url(result.report)}`);
+  if (result.rejected) {
+    const count = rows.rejected === 1 ? 'the 1 row' : `the ${rows.rejected} rows`;
+    lines.push(
+      result.status === 'PARTIAL'
+        ? `Fix ${count} in ${s3url(result.rejected)} and upload it to the inbound bucket`
+        : `The rows rejected before the file stopped are in ${s3url(result.rejected)}`,
+      '  (under any name; its error column is never loaded).',
+    );
+  }
   lines.push(`Processed in ${(result.durationMs / 1000).toFixed(1)} s.`);
   const throttling = throttlingNote(result.writes, result.durationMs);
   if (throttling) lines.push(throttling);

@@ -2,6 +2,7 @@ import type { Config } from '../config.ts';
 import { summariseWrites } from '../dynamo/writeTotals.ts';
 import type { FileProblem } from '../errors.ts';
 import type { Checkpoint, LoadedProgress } from '../ledger/ProgressLedger.ts';
+import type { RejectedWriter } from '../s3/RejectedWriter.ts';
 import type { ReportWriter } from '../s3/ReportWriter.ts';
 import { withVersion } from '../s3/withVersion.ts';
 import type {
@@ -13,10 +14,10 @@ import type {
   UploadRef,
   WriteTotals,
 } from '../types.ts';
-import type { DatasetContext, IngestOptions } from './context.ts';
+import type { DatasetContext, IngestContext, IngestOptions } from './context.ts';
 import { describeCsv } from './describeCsv.ts';
 import { joinReport } from './reportPieces.ts';
-import { reportPieceLocation } from './scratch.ts';
+import { rejectedPieceLocation, reportPieceLocation } from './scratch.ts';
 
 /** How many rejected rows the summary names (the report has them all). */
 export const SUMMARY_ERRORS = 10;
@@ -27,6 +28,7 @@ const ROW_ERROR_CODES = new Set<RowError['code']>(['SCHEMA', 'FIELD_COUNT']);
 export interface LoadEnd {
   state: Checkpoint;
   report: ReportWriter;
+  rejected?: RejectedWriter | undefined;
   rows: IngestResult['rows'];
   fileError: FileProblem | null;
   exact: UploadRef;
@@ -48,6 +50,23 @@ function destinationFor(
   // deleting "the source" would delete the only copy.
   if (bucket === upload.bucket) return null;
   return { bucket, key: upload.key };
+}
+
+/** Closes the rejected-rows file, joining a long file's pieces once; null when no row was rejected. */
+async function closeRejected(
+  upload: UploadRef,
+  { clients, config, ledger }: IngestContext,
+  { state, rejected }: LoadEnd,
+): Promise<StoredObject | null> {
+  if (!rejected) return null;
+  const lastPiece = await rejected.close();
+  if (state.part === 0) return lastPiece && withVersion(lastPiece, rejected.versionId);
+  const pieces = (state.rejectedParts ?? []).map((part) =>
+    rejectedPieceLocation(config, upload, part),
+  );
+  if (lastPiece) pieces.push(lastPiece);
+  if (pieces.length === 0) return null;
+  return joinReport(clients, config, ledger, upload, pieces, rejected.metadata, 'rejected');
 }
 
 /**
@@ -85,6 +104,7 @@ export async function finishLoad(
       reportLocation = await joinReport(clients, config, ledger, upload, pieces, report.metadata);
     }
   }
+  const rejected = await closeRejected(upload, context, done);
 
   const status: IngestStatus = fileError ? 'FAILED' : rows.rejected > 0 ? 'PARTIAL' : 'SUCCEEDED';
   const result: IngestResult = {
@@ -96,6 +116,7 @@ export async function finishLoad(
     },
     destination: destinationFor(upload, status, options, config),
     report: reportLocation,
+    ...(rejected ? { rejected } : {}),
     rows,
     errors,
     fileError: fileError ? { code: fileError.code, message: fileError.message } : null,

@@ -2,6 +2,7 @@ import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { KeyTracker } from '../dynamo/KeyTracker.ts';
 import { FileProblem } from '../errors.ts';
 import type { Checkpoint, ProgressLedger } from '../ledger/ProgressLedger.ts';
+import type { RejectedWriter } from '../s3/RejectedWriter.ts';
 import type { ReportWriter } from '../s3/ReportWriter.ts';
 import { withVersion } from '../s3/withVersion.ts';
 import type { IngestOutcome, UploadRef } from '../types.ts';
@@ -18,14 +19,18 @@ import { keepFirstPiece } from './reportPieces.ts';
  * that needs more than `maxParts` invocations, ends as a file problem instead of invoking again.
  */
 export function handOverProblem(
-  state: Pick<Checkpoint, 'part' | 'offset'>,
+  state: Pick<Checkpoint, 'part' | 'offset' | 'replayThrough'>,
   stoppedAt: ReadPosition,
   maxParts: number,
+  /** Where the next part would start (the writes' low watermark); `stoppedAt` by default. */
+  resumeAt: ReadPosition = stoppedAt,
 ): FileProblem | null {
-  if (stoppedAt.offset <= state.offset) {
+  // Progress is a row read for the first time, or a write acknowledged that was not before.
+  const readBefore = Math.max(state.offset, state.replayThrough?.offset ?? 0);
+  if (stoppedAt.offset <= readBefore && resumeAt.offset <= state.offset) {
     return new FileProblem(
       'NO_PROGRESS',
-      `Part ${state.part} stopped at byte ${stoppedAt.offset} without reading past byte ${state.offset}, where it started: handing the same work on again would loop, so the file stops here.`,
+      `Part ${state.part} stopped at byte ${stoppedAt.offset} without reading past byte ${readBefore}, where it started: handing the same work on again would loop, so the file stops here.`,
       stoppedAt.line,
     );
   }
@@ -43,7 +48,10 @@ export function handOverProblem(
 export interface PartEnd {
   state: Checkpoint;
   loaded: LoadRowsResult & { stoppedAt: ReadPosition };
+  /** Where the next part starts reading: the low watermark of this part's writes. */
+  resumeAt: ReadPosition;
   report: ReportWriter;
+  rejected: RejectedWriter;
   seen: KeyTracker;
   writes: Checkpoint['writes'];
   exact: UploadRef;
@@ -74,21 +82,36 @@ export async function handOver(
   const target = continuationTarget(context);
   if (!target) throw new Error('handOver needs a ledger, a Lambda client and FUNCTION_NAME');
   const { clients, config } = context;
-  const { state, loaded, report, seen } = end;
+  const { state, loaded, report, seen, resumeAt } = end;
+  // Counts, report and key set are as of the furthest row read; the next part puts again the
+  // rows from the watermark up to there, and counts only what follows.
+  const previous = state.replayThrough;
+  const readThrough =
+    previous && previous.offset > loaded.stoppedAt.offset ? previous : loaded.stoppedAt;
   const wrote = (await report.close()) !== null;
   if (wrote && state.part === 0) {
     const first = withVersion(report.location, report.versionId);
     await keepFirstPiece(clients, config, upload, first);
   }
+  const { rejected } = end;
+  const wroteRejected = (await rejected.close()) !== null;
+  if (wroteRejected && state.part === 0) {
+    const first = withVersion(rejected.location, rejected.versionId);
+    await keepFirstPiece(clients, config, upload, first, 'rejected');
+  }
+  const rejectedParts = state.rejectedParts ?? [];
   const next: Checkpoint = {
     ...state,
     part: state.part + 1,
-    offset: loaded.stoppedAt.offset,
-    line: loaded.stoppedAt.line,
+    offset: resumeAt.offset,
+    line: resumeAt.line,
+    replayThrough: readThrough.offset > resumeAt.offset ? readThrough : undefined,
     layout: loaded.layout,
     rows: loaded.rows,
     reportCount: state.reportCount + report.count,
     reportParts: wrote ? [...state.reportParts, state.part] : state.reportParts,
+    rejectedParts: wroteRejected ? [...rejectedParts, state.part] : rejectedParts,
+    rejectedCount: (state.rejectedCount ?? 0) + rejected.count,
     firstErrors: [...state.firstErrors, ...report.first].slice(0, SUMMARY_ERRORS),
     writes: end.writes,
   };

@@ -6,15 +6,16 @@ import { FileProblem } from '../errors.ts';
 import type { Checkpoint, LoadedProgress, Progress } from '../ledger/ProgressLedger.ts';
 import { logger, recordWrites } from '../observability.ts';
 import { openObject } from '../s3/openObject.ts';
+import { RejectedWriter, rejectedKey } from '../s3/RejectedWriter.ts';
 import { ReportWriter, reportKey } from '../s3/ReportWriter.ts';
 import { sourceMetadata } from '../s3/sourceMetadata.ts';
 import type { IngestOutcome, ObjectLocation, RowCounts, UploadRef } from '../types.ts';
-import type { DatasetContext, IngestOptions } from './context.ts';
+import type { DatasetContext, IngestContext, IngestOptions } from './context.ts';
 import { finishLoad, SUMMARY_ERRORS } from './finishLoad.ts';
 import { continuationTarget, handOver, handOverProblem } from './handOver.ts';
 import { loadKeySet } from './keySet.ts';
 import { loadRows } from './loadRows.ts';
-import { reportPieceLocation } from './scratch.ts';
+import { rejectedPieceLocation, reportPieceLocation } from './scratch.ts';
 import { supersede } from './supersede.ts';
 
 function firstCheckpoint(options: IngestOptions): Checkpoint {
@@ -46,6 +47,17 @@ function reportPiece(
     : reportPieceLocation(config, upload, part);
 }
 
+/** The rejected-rows file, like the report: part 0 writes the final key, later parts pieces. */
+function rejectedPiece(
+  config: IngestContext['config'],
+  upload: UploadRef,
+  part: number,
+): ObjectLocation {
+  return part === 0
+    ? { bucket: config.errorBucket, key: rejectedKey(upload.key) }
+    : rejectedPieceLocation(config, upload, part);
+}
+
 /** The check pass found no invalid row: the same part reads the file again, writing. */
 function writePass(state: Checkpoint): Checkpoint {
   return {
@@ -53,6 +65,7 @@ function writePass(state: Checkpoint): Checkpoint {
     pass: 'write',
     offset: 0,
     line: 1,
+    replayThrough: undefined,
     layout: null,
     rows: { total: 0, written: 0, rejected: 0, duplicates: 0 },
   };
@@ -100,11 +113,17 @@ export async function loadParts(
     // The header goes into the first piece that has lines, whichever part writes it.
     state.reportParts.length === 0,
   );
+  const rejected = new RejectedWriter(
+    clients.s3,
+    rejectedPiece(config, upload, state.part),
+    (state.rejectedParts ?? []).length === 0,
+  );
   const writer = new BatchWriter(clients.writes, {
     tableName: dataset.table,
     concurrency: config.writeConcurrency,
     stallMs: config.writeStallMs,
     budget: { remainingTimeMs: context.remainingTimeMs, ...context.retryBudget },
+    cutWhenOutOfTime: canContinue,
     // A later part starts at the pace the earlier one learned instead of finding it again.
     rate: { initialRate: state.writes?.rate },
   });
@@ -113,7 +132,7 @@ export async function loadParts(
   const overtaken = context.keyOrder?.watch(upload) ?? (() => false);
   const supersededBy = async (rows: RowCounts): Promise<LoadedProgress> => {
     const written = state.pass === 'check' ? { ...rows, written: 0 } : rows;
-    const end = { state, report, rows: written, fileError: null, exact, size };
+    const end = { state, report, rejected, rows: written, fileError: null, exact, size };
     const done = await finishLoad(upload, context, options, end);
     const move = done.result.destination !== null;
     const result = supersede(upload, config, {
@@ -140,7 +159,12 @@ export async function loadParts(
     };
     size = opened.size;
     report.metadata = sourceMetadata(exact);
-    if (context.keyOrder && !(await context.keyOrder.claim(upload))) {
+    rejected.metadata = report.metadata;
+    // Overtaken before this part began: the rows put again after a hand-over are counted as
+    // written already, so they are put before the part stops.
+    const replayEnd = state.pass === 'write' ? (state.replayThrough?.offset ?? -1) : -1;
+    const lostClaim = Boolean(context.keyOrder) && !(await context.keyOrder?.claim(upload));
+    if (lostClaim && replayEnd <= state.offset) {
       opened.body.destroy();
       return supersededBy(state.rows);
     }
@@ -150,18 +174,22 @@ export async function loadParts(
       writer: state.pass === 'write' ? writer : null,
       seen,
       report,
+      // Under the strict policy nothing loads when a row is invalid: no rows to send back alone.
+      rejected: state.pass === 'write' ? rejected : undefined,
       maxErrorRate: config.maxErrorRate,
       unknownColumns: config.unknownColumns,
       sourceEncoding: config.sourceEncoding,
       gzip,
-      resume: state.offset > 0 ? { ...state } : undefined,
-      // Out of time: stop while the margin is still whole after the writes queued now have
-      // drained at the table's pace. Twice the drain: the reader looks at the clock between two
-      // waits for the writer, and against a throttled table one wait can last as long as a drain.
-      shouldStop: () =>
-        overtaken() ||
-        (canContinue &&
-          context.remainingTimeMs() < config.continuationMarginMs + 2 * writer.drainMs()),
+      // A headerless file's watermark can be its first byte: a replay resumes there too.
+      resume: state.offset > 0 || state.replayThrough ? { ...state } : undefined,
+      // Out of time: stop reading with the margin left after the writes queued now would drain
+      // at the table's pace. An estimate that is wrong costs only rows put again by the next
+      // part: the hand-over commits at what the table acknowledged (see the writer's settle).
+      keepWrites: canContinue,
+      shouldStop: (at) =>
+        (lostClaim ? at >= replayEnd : overtaken()) ||
+        writer.isCut ||
+        (canContinue && context.remainingTimeMs() < config.continuationMarginMs + writer.drainMs()),
       progressIntervalMs: config.progressIntervalMs,
       onProgress: (progress) =>
         logger.info('Progress', {
@@ -172,19 +200,33 @@ export async function loadParts(
           ...writer.sample(),
         }),
     });
+    const writing = state.pass === 'write';
+    if (lostClaim || (loaded.stoppedAt && overtaken())) {
+      if (writing) await writer.flush();
+      return supersededBy(loaded.rows);
+    }
+    // A part that may hand over lets its writes drain until its own margin, then commits at the
+    // low watermark of what the table acknowledged, never failing for lack of time: also when it
+    // read to the end and the last writes had not drained.
+    const handing = loaded.stoppedAt ?? (loaded.fileError ? null : loaded.readTo);
+    const watermark = handing && canContinue && writing ? await writer.settle() : null;
+    const stoppedAt = loaded.stoppedAt ?? (watermark ? handing : null);
     const writes = addWrites(state.writes, writer);
     recordWrites(writer.stats, Date.now() - partStartedAt);
 
-    const { stoppedAt } = loaded;
-    if (stoppedAt && overtaken()) return supersededBy(loaded.rows);
     if (stoppedAt && canContinue) {
-      const problem = handOverProblem(state, stoppedAt, config.maxParts);
+      const resumeAt = watermark ?? stoppedAt;
+      const problem = handOverProblem(state, stoppedAt, config.maxParts, resumeAt);
       if (!problem) {
-        const end = { state, loaded: { ...loaded, stoppedAt }, report, seen, writes, exact, size };
+        const handed = { ...loaded, stoppedAt };
+        const end = {
+          ...{ state, loaded: handed, resumeAt, report, rejected },
+          ...{ seen, writes, exact, size },
+        };
         return handOver(upload, context, options, end);
       }
       const rows = state.pass === 'check' ? { ...loaded.rows, written: 0 } : loaded.rows;
-      const end = { state, report, rows, fileError: problem, exact, size };
+      const end = { state, report, rejected, rows, fileError: problem, exact, size };
       return finishLoad(upload, context, options, end);
     }
 
@@ -199,6 +241,7 @@ export async function loadParts(
     return finishLoad(upload, context, options, {
       state,
       report,
+      rejected,
       rows,
       fileError,
       exact,

@@ -8,6 +8,7 @@ import { type OpenedCsv, openCsv } from '../csv/openCsv.ts';
 import type { BatchWriter } from '../dynamo/BatchWriter.ts';
 import { KeyTracker } from '../dynamo/KeyTracker.ts';
 import { FileProblem, InfrastructureError } from '../errors.ts';
+import { type RejectedWriter, unguardCell } from '../s3/RejectedWriter.ts';
 import type { ReportWriter } from '../s3/ReportWriter.ts';
 import type { FileLayout, RowCounts, RowError } from '../types.ts';
 import {
@@ -32,7 +33,14 @@ export interface ReadPosition {
 /** What a continuation needs to go on where the previous invocation stopped. */
 export interface ResumePoint extends ReadPosition {
   layout: FileLayout | null;
+  /** The counts as of `replayThrough` (or of the resume position when there is none). */
   rows: RowCounts;
+  /**
+   * Where the previous part stopped reading, when that is past the resume position (its low
+   * watermark): the rows up to here were counted, reported and tracked by that part, and some of
+   * their writes not acknowledged, so they are only put again (absent in older checkpoints).
+   */
+  replayThrough?: ReadPosition | undefined;
 }
 
 export interface LoadProgress {
@@ -48,6 +56,8 @@ export interface LoadRowsOptions {
   /** Where valid rows go; null validates only (the first pass of the strict policy). */
   writer: BatchWriter | null;
   report: ReportWriter;
+  /** Where each rejected row goes as the file had it, to be fixed and sent back (issue 18). */
+  rejected?: RejectedWriter | undefined;
   maxErrorRate: number;
   /** The keys earlier parts of the file produced (a long file's key set); empty by default. */
   seen?: KeyTracker | undefined;
@@ -60,7 +70,12 @@ export interface LoadRowsOptions {
   /** Continue a file from a checkpoint; `body` then starts at `resume.offset`. */
   resume?: ResumePoint | undefined;
   /** Asked every few hundred rows; true stops at the next record boundary (time is running out). */
-  shouldStop?: (() => boolean) | undefined;
+  shouldStop?: ((at: number) => boolean) | undefined;
+  /**
+   * The caller settles or flushes the writer once the rows are read (a part that may hand over
+   * even after its last row: see loadParts); loadRows then flushes only after a file problem.
+   */
+  keepWrites?: boolean | undefined;
   /** Called at most every `progressIntervalMs` with how far the file got. */
   onProgress?: ((progress: LoadProgress) => void) | undefined;
   progressIntervalMs?: number | undefined;
@@ -70,8 +85,13 @@ export interface LoadRowsResult {
   rows: RowCounts;
   /** Set when the file itself is bad; rows read before the problem were still written. */
   fileError: FileProblem | null;
-  /** Set when reading stopped early to continue in another invocation. */
+  /**
+   * Set when reading stopped early to continue in another invocation. The writer is then left
+   * as it is, for the caller to settle (a hand-over) or flush.
+   */
   stoppedAt: ReadPosition | null;
+  /** Just past the last record read (the end of the file when it was read to the end). */
+  readTo: ReadPosition;
   layout: FileLayout | null;
 }
 
@@ -102,6 +122,29 @@ function readFailure(cause: unknown): InfrastructureError {
   });
 }
 
+/** How much of a header cell the rejected-rows file keeps (a schema name is far shorter). */
+const MAX_HEADER_CELL = 256;
+
+/**
+ * The header of the file's rejected-rows file: its own cells (bounded), without the `error`
+ * column of a file sent back; the schema's columns for a file without a header (or an old layout).
+ */
+function headerCells(
+  fields: readonly string[],
+  columns: Omit<FileLayout, 'delimiter' | 'encoding'>,
+  names: readonly string[],
+): string[] {
+  if (columns.kind === 'data' || fields.length === 0) {
+    const cells = new Array<string>(columns.width).fill('');
+    columns.mapping.forEach((at, i) => {
+      cells[at] = names[i] as string;
+    });
+    return cells;
+  }
+  const own = columns.sentBack ? fields.slice(0, -1) : fields;
+  return own.map((cell) => clipValue(cell, MAX_HEADER_CELL));
+}
+
 /** Rows between two looks at the clock: cheap enough, and fine-grained enough to stop on time. */
 const CHECK_EVERY_ROWS = 256;
 /** How often the clock is read while the writer makes the parser wait. */
@@ -129,12 +172,21 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
     if (run !== undefined && run >= 0) filled.set(run, column);
   }
 
-  const reject = async (errors: RowError[]): Promise<void> => {
+  // Every rejected row goes through here: into the report, and into the rejected-rows file as
+  // its cells (or, when `raw`, the record's text under the first column).
+  const reject = async (errors: RowError[], cells: readonly string[], raw = false) => {
     rows.rejected++;
     for (const error of errors) {
       const wait = report.add(error);
       if (wait) await wait;
     }
+    const { rejected } = options;
+    if (!rejected) return;
+    const reasons = errors.map((error) => error.error);
+    const wait = raw
+      ? rejected.addRaw(cells.join(layout?.delimiter ?? ','), reasons.join('; '))
+      : rejected.add(cells, reasons);
+    if (wait) await wait;
   };
 
   const checkErrorRate = (line: number): void => {
@@ -147,11 +199,30 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
     }
   };
 
+  const start = resume ?? { offset: 0, line: 1 };
+  // Where the row being handled starts: the end of the record before it (the writer's watermark).
+  let rowOffset = start.offset;
+  let rowLine = start.line;
+  const replayEnd = resume?.replayThrough?.offset ?? -1;
+
+  // A row the previous part already counted, reported and tracked: only its write is repeated
+  // (puts are idempotent, and in file order the last row for a key still wins). This is the one
+  // place that tells a replayed row from a new one; nothing below it runs for a replayed row.
+  const replay = (row: RawRow, known: FileLayout): void | Promise<void> => {
+    if (!writer || !fitsLayout(row.fields, known)) return;
+    const { record, errors } = dataset.checkRecord(
+      toRecord(row.fields, known.mapping, names),
+      row.line,
+    );
+    if (!errors) return writer.put(dataset.keyOf(record), record, rowOffset, rowLine);
+  };
+
   // Synchronous for a valid row: a promise only when the writer or the report asks to wait, so
   // the common row costs no promise and no microtask.
   const handle = (row: RawRow): void | Promise<void> => {
     // Excel's empty rows at the bottom (`,,,,`) are no more a row than an empty line is.
     if (isBlankRecord(row.fields)) return;
+    if (row.end <= replayEnd && layout !== null) return replay(row, layout);
     if (layout === null) {
       const columns = resolveHeader(row.fields, row.line, {
         unknownColumns: options.unknownColumns,
@@ -159,42 +230,52 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
         delimiter: dialect.delimiter,
         delimiterName: delimiterName(dialect.delimiter),
       });
-      layout = { ...columns, delimiter: dialect.delimiter, encoding: dialect.encoding };
+      const header = headerCells(row.fields, columns, names);
+      layout = { ...columns, header, delimiter: dialect.delimiter, encoding: dialect.encoding };
+      options.rejected?.useHeader(header);
       if (layout.kind === 'header') return;
     }
     rows.total++;
     let wait: Promise<void> | undefined | void;
     if (!fitsLayout(row.fields, layout)) {
-      wait = reject([
-        {
-          line: row.line,
-          field: '',
-          // The row as the file has it: a semicolon file's row joined by commas would blur its fields.
-          value: clipValue(row.fields.join(layout.delimiter)),
-          error:
-            layout.width === names.length
-              ? `expected ${names.length} fields (${names.join(', ')}), found ${row.fields.length}`
-              : `expected ${layout.width} fields like the header, found ${row.fields.length}`,
-          code: 'FIELD_COUNT',
-        },
-      ]);
+      wait = reject(
+        [
+          {
+            line: row.line,
+            field: '',
+            // The row as the file has it: a semicolon file's row joined by commas would blur its fields.
+            value: clipValue(row.fields.join(layout.delimiter)),
+            error:
+              layout.width === names.length
+                ? `expected ${names.length} fields (${names.join(', ')}), found ${row.fields.length}`
+                : `expected ${layout.width} fields like the header, found ${row.fields.length}`,
+            code: 'FIELD_COUNT',
+          },
+        ],
+        row.fields,
+        true,
+      );
     } else {
       if (layout.unnamed) noteUnnamedValues(row.fields, layout, filled);
-      const fields = toRecord(row.fields, layout.mapping, names);
-      const { record, errors } = dataset.checkRecord(fields, row.line);
+      // A rejected-rows file sent back: its cells lose the formula guard it was written with.
+      const fields = layout.sentBack ? row.fields.map(unguardCell) : row.fields;
+      const { record, errors } = dataset.checkRecord(
+        toRecord(fields, layout.mapping, names),
+        row.line,
+      );
       if (errors) {
-        wait = reject(errors);
+        wait = reject(errors, fields);
       } else {
         const key = dataset.keyOf(record);
         if (seen.add(key)) rows.duplicates++;
-        if (writer) wait = writer.put(key, record);
+        if (writer) wait = writer.put(key, record, rowOffset, rowLine);
       }
     }
     if (wait) return wait.then(() => checkErrorRate(row.line));
     checkErrorRate(row.line);
   };
 
-  const start = resume ?? { offset: 0, line: 1 };
+  if (layout) options.rejected?.useHeader(layout.header ?? headerCells([], layout, names));
   let opened: OpenedCsv;
   try {
     opened = await openCsv(body, {
@@ -204,7 +285,7 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
       gzip: options.gzip,
       detectDelimiter: (head) =>
         detectDelimiter(head, {
-          columns: names,
+          columns: dataset.columns,
           minColumns: dataset.requiredWidth,
           isRecord: (fields) => isSchemaRecord(fields, dataset),
         }),
@@ -212,7 +293,7 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
   } catch (error) {
     const fileError = toFileProblem(error);
     if (!fileError) throw readFailure(error);
-    return { rows, fileError, stoppedAt: null, layout };
+    return { rows, fileError, stoppedAt: null, readTo: start, layout };
   }
   const { parser, flowing, dialect } = opened;
   const startedAt = Date.now();
@@ -227,6 +308,8 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
     for await (const row of parser as AsyncIterable<RawRow>) {
       const wait = handle(row);
       if (wait) await wait;
+      rowOffset = row.end;
+      rowLine = row.nextLine;
       // Against a slow table 256 rows can take minutes: after a wait the clock is read anyway,
       // at most once a second, so the deadline is never missed by more than that.
       if (++sinceCheck < CHECK_EVERY_ROWS && !(wait && Date.now() - lastCheck >= SLOW_CHECK_MS)) {
@@ -246,7 +329,7 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
           ),
         });
       }
-      if (options.shouldStop?.()) {
+      if (options.shouldStop?.(row.end)) {
         stoppedAt = { offset: row.end, line: row.nextLine };
         break;
       }
@@ -277,7 +360,8 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
   if (layout && filled.size > 0) {
     layout = { ...layout, unnamedFilled: [...filled.values()].sort((a, b) => a - b) };
   }
-  if (writer) await writer.flush();
+  if (writer && (fileError || !(stoppedAt || options.keepWrites))) await writer.flush();
   rows.written = rows.total - rows.rejected - rows.duplicates;
-  return { rows, fileError, stoppedAt: fileError ? null : stoppedAt, layout };
+  const readTo = { offset: rowOffset, line: rowLine };
+  return { rows, fileError, stoppedAt: fileError ? null : stoppedAt, readTo, layout };
 }

@@ -1,14 +1,21 @@
 import { CopyObjectCommand } from '@aws-sdk/client-s3';
 import type { Config } from '../config.ts';
 import { InfrastructureError } from '../errors.ts';
-import type { ProgressLedger } from '../ledger/ProgressLedger.ts';
+import type { JoinedFile, ProgressLedger } from '../ledger/ProgressLedger.ts';
 import { isTransient } from '../retry.ts';
 import { concatObjects } from '../s3/concatObjects.ts';
 import { copySource } from '../s3/copyObject.ts';
 import { deleteObjects } from '../s3/deleteObjects.ts';
+import { rejectedKey } from '../s3/RejectedWriter.ts';
 import { reportKey } from '../s3/ReportWriter.ts';
 import type { Clients, ObjectLocation, StoredObject, UploadRef } from '../types.ts';
-import { reportPieceLocation } from './scratch.ts';
+import { rejectedPieceLocation, reportPieceLocation } from './scratch.ts';
+
+/** Where each piece-written file's pieces and its final key are. */
+const FILES = {
+  report: { piece: reportPieceLocation, key: reportKey, what: 'the report' },
+  rejected: { piece: rejectedPieceLocation, key: rejectedKey, what: 'the rejected rows' },
+} as const;
 
 /**
  * Part 0 writes its report to the final key (most files have one part). When the file goes on,
@@ -20,8 +27,9 @@ export async function keepFirstPiece(
   config: Pick<Config, 'errorBucket'>,
   upload: UploadRef,
   written: StoredObject,
+  file: JoinedFile = 'report',
 ): Promise<void> {
-  const piece = reportPieceLocation(config, upload, 0);
+  const piece = FILES[file].piece(config, upload, 0);
   try {
     await clients.s3.send(
       new CopyObjectCommand({
@@ -32,14 +40,14 @@ export async function keepFirstPiece(
     );
   } catch (error) {
     throw new InfrastructureError(
-      `Keeping part 0 of the report s3://${written.bucket}/${written.key} failed: ${(error as Error).message}`,
+      `Keeping part 0 of ${FILES[file].what} s3://${written.bucket}/${written.key} failed: ${(error as Error).message}`,
       { cause: error, transient: isTransient(error) },
     );
   }
 }
 
 /**
- * Joins a long file's report pieces into its final key, once: join, record the join in the
+ * Joins a long file's report pieces (or, `file: 'rejected'`, its rejected-rows pieces) into its final key, once: join, record the join in the
  * ledger, then delete the pieces. A retry after any of the three finds the recorded join and
  * only deletes what is left. Returns the joined report (its version, when versioned).
  */
@@ -50,9 +58,10 @@ export async function joinReport(
   upload: UploadRef,
   pieces: ObjectLocation[],
   metadata: Record<string, string> | undefined,
+  file: JoinedFile = 'report',
 ): Promise<StoredObject> {
-  const target: ObjectLocation = { bucket: config.errorBucket, key: reportKey(upload.key) };
-  let joined = (await ledger?.joinedReport(upload)) ?? null;
+  const target: ObjectLocation = { bucket: config.errorBucket, key: FILES[file].key(upload.key) };
+  let joined = (await ledger?.joinedReport(upload, file)) ?? null;
   if (!joined) {
     const versionId = await concatObjects(
       clients.s3,
@@ -62,7 +71,7 @@ export async function joinReport(
       metadata,
     );
     joined = versionId ? { ...target, versionId } : target;
-    await ledger?.saveJoinedReport(upload, joined);
+    await ledger?.saveJoinedReport(upload, joined, file);
   }
   await deleteObjects(
     clients.s3,

@@ -39,3 +39,15 @@ export function keySetLocation(
     key: `${SCRATCH_PREFIX}keys/${uploadHash(upload)}/${pad(part)}`,
   };
 }
+
+/** Where part `part` of a long file keeps its piece of the rejected-rows file until the join. */
+export function rejectedPieceLocation(
+  config: Pick<Config, 'errorBucket'>,
+  upload: UploadRef,
+  part: number,
+): ObjectLocation {
+  return {
+    bucket: config.errorBucket,
+    key: `${SCRATCH_PREFIX}rejected/${uploadHash(upload)}/${pad(part)}.csv`,
+  };
+}

@@ -34,6 +34,14 @@ export function skipReason(upload: UploadRef, config: Config): IngestOutcome | n
       detail: `${upload.key} is a rejected-rows report`,
     };
   }
+  // In the inbound bucket a rejected-rows file, fixed, is an upload like any other.
+  if (upload.bucket === config.errorBucket && upload.key.toLowerCase().endsWith('.rejected.csv')) {
+    return {
+      kind: 'skipped',
+      reason: 'OWN_OUTPUT_BUCKET',
+      detail: `${upload.key} is a file of rejected rows: fix them and upload it to the inbound bucket`,
+    };
+  }
   // An S3 event from our own output buckets would be a loop. A batch job may reprocess them.
   if (
     !upload.jobId &&

@@ -1,11 +1,7 @@
-import { once } from 'node:events';
-import { PassThrough } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
-import { stringify } from 'csv-stringify';
 import { clipValue } from '../bounds.ts';
-import { InfrastructureError } from '../errors.ts';
 import type { ObjectLocation, RowError, RowProblem } from '../types.ts';
+import { CsvUpload } from './CsvUpload.ts';
 
 export const REPORT_COLUMNS = ['line', 'field', 'value', 'error'] as const;
 
@@ -40,18 +36,25 @@ export class ReportWriter {
   public count = 0;
   /** Written with the report (which upload it belongs to); set before the first error. */
   public metadata: Record<string, string> | undefined;
-  /** The report's version, once closed, when the bucket is versioned. */
-  public versionId: string | undefined;
-  private csv: ReturnType<typeof stringify> | null = null;
-  private upload: Promise<{ VersionId?: string | undefined }> | null = null;
+  private readonly csv: CsvUpload;
 
   public constructor(
-    private readonly s3: S3Client,
+    s3: S3Client,
     public readonly location: ObjectLocation,
     private readonly keep = 10,
     /** False for the later pieces of a report that several invocations write. */
-    private readonly header = true,
-  ) {}
+    header = true,
+  ) {
+    this.csv = new CsvUpload(s3, location, {
+      header: header ? REPORT_COLUMNS : null,
+      what: 'the report',
+    });
+  }
+
+  /** The report's version, once closed, when the bucket is versioned. */
+  public get versionId(): string | undefined {
+    return this.csv.versionId;
+  }
 
   /** Appends one error; returns a promise only when the caller should wait for the upload. */
   public add(error: RowError): void | Promise<void> {
@@ -60,57 +63,20 @@ export class ReportWriter {
       const { line, field, error: reason, code } = error;
       this.first.push({ line, field, error: reason, code });
     }
-    const csv = this.csv ?? this.open();
-    const ok = csv.write([
-      error.line,
-      neutralise(error.field),
-      // Values are cut where they are made; this is the last guard for any other caller.
-      neutralise(clipValue(error.value)),
-      neutralise(error.error),
-    ]);
-    // Wait for the upload to drain the stream, but never hang on an upload that has failed.
-    if (!ok) return Promise.race([once(csv, 'drain'), this.upload]).then(() => undefined);
+    return this.csv.write(
+      [
+        error.line,
+        neutralise(error.field),
+        // Values are cut where they are made; this is the last guard for any other caller.
+        neutralise(clipValue(error.value)),
+        neutralise(error.error),
+      ],
+      this.metadata,
+    );
   }
 
   /** Finishes the upload; returns where the report is, or null when there was nothing to report. */
-  public async close(): Promise<ObjectLocation | null> {
-    if (!this.csv || !this.upload) return null;
-    this.csv.end();
-    try {
-      const { VersionId: versionId } = await this.upload;
-      // "null": written while the bucket was not versioned, so not a version of its own.
-      this.versionId = versionId === 'null' ? undefined : versionId;
-    } catch (error) {
-      throw new InfrastructureError(
-        `Writing the report s3://${this.location.bucket}/${this.location.key} failed: ${(error as Error).message}`,
-        { cause: error },
-      );
-    }
-    return this.location;
-  }
-
-  private open(): ReturnType<typeof stringify> {
-    const csv = stringify({
-      header: this.header,
-      columns: [...REPORT_COLUMNS],
-      record_delimiter: 'unix',
-    });
-    const body = new PassThrough();
-    csv.pipe(body);
-    const upload = new Upload({
-      client: this.s3,
-      params: {
-        Bucket: this.location.bucket,
-        Key: this.location.key,
-        Body: body,
-        ContentType: 'text/csv; charset=utf-8',
-        Metadata: this.metadata,
-      },
-    });
-    this.upload = upload.done();
-    // Surface upload failures at close(), not as an unhandled rejection mid-file.
-    this.upload.catch(() => undefined);
-    this.csv = csv;
-    return csv;
+  public close(): Promise<ObjectLocation | null> {
+    return this.csv.close();
   }
 }

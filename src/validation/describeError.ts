@@ -7,6 +7,7 @@ export interface PropertySchema {
   description?: string;
   enum?: unknown[];
   format?: string;
+  'x-aliases'?: unknown;
 }
 
 const plainList = (values: unknown[]): string => values.map((v) => String(v)).join(', ');

@@ -1,7 +1,9 @@
 import { clipValue, quoteNames } from '../bounds.ts';
 import type { UnknownColumnsPolicy } from '../config.ts';
 import { FileProblem } from '../errors.ts';
+import { ERROR_COLUMN } from '../s3/RejectedWriter.ts';
 import type { FileLayout } from '../types.ts';
+import { columnIndex, columnKey } from './columnName.ts';
 import { type Dataset, studentDataset } from './schema.ts';
 
 /** For each schema column, the index of the CSV field that holds it. */
@@ -9,8 +11,6 @@ export type ColumnMapping = readonly number[];
 
 /** How the fields of a file's records map to the schema's columns. */
 export type ColumnLayout = Omit<FileLayout, 'delimiter' | 'encoding'>;
-
-const normalise = (cell: string): string => cell.trim().toLowerCase();
 
 const NON_BLANK = /\S/;
 
@@ -90,10 +90,13 @@ export function isSchemaRecord(
 
 /**
  * Decides what the first row is: a header naming the schema's columns in any order, or (in a file
- * without a header) a valid record in the schema's column order. Empty header cells and their
- * columns are ignored (Excel saves a stray column that way); other columns outside the schema are
- * left out and named, or reject the file under `unknownColumns: 'reject'`. A missing or repeated
- * column rejects the file, naming it.
+ * without a header) a valid record in the schema's column order. A cell names a column when it is
+ * the column's name or one of its `x-aliases` once compared by `columnKey` (case, spaces, `_` and
+ * `-` set aside). A row that names a column is never data: it is a header, or, when it names too
+ * few and would also pass as a record, an ambiguous first row that fails the file rather than be
+ * guessed at. Empty header cells and their columns are ignored (Excel saves a stray column that
+ * way); other columns outside the schema are left out and named, or reject the file under
+ * `unknownColumns: 'reject'`. A missing or repeated column rejects the file, naming it.
  */
 export function resolveHeader(
   fields: readonly string[],
@@ -103,19 +106,22 @@ export function resolveHeader(
   const dataset = options.dataset ?? studentDataset();
   const { names: COLUMNS, columns: COLUMN_DEFS, requiredWidth: REQUIRED_WIDTH } = dataset;
   const IDENTITY = identity(dataset);
-  const cells = fields.map(normalise);
-  const known = cells.filter((cell) => COLUMNS.includes(cell));
+  const names = columnIndex(COLUMN_DEFS);
+  // The schema column each cell names, or -1.
+  const named = fields.map((field) => names.get(columnKey(field)) ?? -1);
+  const known = named.filter((column) => column >= 0);
   const expected = COLUMNS.join(',');
   const delimiter = options.delimiter ?? ',';
   // A semicolon file told about a comma header would blame its separator: say which was read.
   const readWith =
     delimiter === ',' ? '' : ` (read with ${options.delimiterName ?? delimiter} as the separator)`;
+  const fits = fitsWidth(fields, dataset);
+  const errors = fits
+    ? dataset.checkRecord(toRecord(fields, IDENTITY, COLUMNS), line).errors
+    : null;
+  const passesAsRecord = fits && errors === null;
   if (known.length === 0) {
-    const fits = fitsWidth(fields, dataset);
-    const errors = fits
-      ? dataset.checkRecord(toRecord(fields, IDENTITY, COLUMNS), line).errors
-      : null;
-    if (fits && errors === null) {
+    if (passesAsRecord) {
       return {
         kind: 'data',
         mapping: [...IDENTITY],
@@ -137,13 +143,27 @@ export function resolveHeader(
     );
   }
   // An optional column may be left out of the header: its attribute is then never written.
-  const missing = COLUMN_DEFS.filter((c) => c.required && !cells.includes(c.name)).map(
-    (c) => c.name,
+  const missing = COLUMN_DEFS.filter((c, i) => c.required && !known.includes(i)).map((c) => c.name);
+  // A rejected-rows file sent back (issue 18): its last column, `error`, is never loaded nor named.
+  const sentBack =
+    fields.length > 1 && named.at(-1) === -1 && columnKey(fields.at(-1) ?? '') === ERROR_COLUMN;
+  const unknown = fields.filter(
+    (field, i) => field.trim() !== '' && named[i] === -1 && !(sentBack && i === fields.length - 1),
   );
-  const unknown = fields.filter((_, i) => cells[i] !== '' && !COLUMNS.includes(cells[i] ?? ''));
   const rejectUnknown = options.unknownColumns === 'reject' && unknown.length > 0;
-  // Schema columns only, each once, however often a header repeats one.
-  const repeated = COLUMNS.filter((column) => known.indexOf(column) !== known.lastIndexOf(column));
+  // Schema columns only, each once, however often a header repeats one (or its alias).
+  const repeated = COLUMNS.filter((_, i) => known.indexOf(i) !== known.lastIndexOf(i));
+  if (missing.length > 0 && passesAsRecord) {
+    // Some cells name columns, yet the row is also a valid record (a course called "Course", or a
+    // header whose other names are misspelt): loading it could write a header as a record, and
+    // skipping it could lose a record. The file stops; the row is in the rejected-rows report.
+    throw new FileProblem(
+      'INVALID_HEADER',
+      `The first row is ambiguous: ${known.length} of its ${usedWidth(fields)} cells name a column but it is missing ${missing.join(', ')}, and it is also a valid record in the column order ${expected}${readWith}. It was not loaded, as a header or as a record: start the file with a header naming the columns ${expected} (in any order), or remove the header row.`,
+      line,
+      { value: clipValue(fields.join(delimiter)) },
+    );
+  }
   if (missing.length > 0 || rejectUnknown || repeated.length > 0) {
     // A first row with more other cells than column names may be a student's record that happens
     // to hold one (a course called "Course"): its other cells are values, so they are not named.
@@ -167,12 +187,13 @@ export function resolveHeader(
   }
   return {
     kind: 'header',
-    mapping: COLUMNS.map((column) => cells.indexOf(column)),
+    mapping: COLUMNS.map((_, column) => named.indexOf(column)),
     width: fields.length,
     needed: usedWidth(fields),
     notLoaded: unknown.slice(0, MAX_NAMES).map(boundName),
     notLoadedCount: unknown.length,
-    ...unnamedColumns(cells, line),
+    ...unnamedColumns(fields, line),
+    ...(sentBack ? { sentBack, needed: Math.min(usedWidth(fields), fields.length - 1) } : {}),
   };
 }
 
@@ -183,7 +204,7 @@ export const MAX_UNNAMED_RUNS = 1_000;
 function unnamedColumns(cells: readonly string[], line: number): Pick<ColumnLayout, 'unnamed'> {
   const unnamed: [number, number][] = [];
   for (let i = 0; i < cells.length; i++) {
-    if (cells[i] !== '') continue;
+    if ((cells[i] ?? '').trim() !== '') continue;
     const last = unnamed[unnamed.length - 1];
     if (last && last[1] === i) last[1] = i + 1;
     else unnamed.push([i, i + 1]);

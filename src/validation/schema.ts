@@ -6,6 +6,7 @@ import studentSchema from '../../schemas/student.schema.json' with { type: 'json
 import { clipValue } from '../bounds.ts';
 import { ConfigError } from '../errors.ts';
 import type { RowError, StudentRecord } from '../types.ts';
+import { aliasesProblem, namesProblem } from './columnName.ts';
 import { describe, type PropertySchema } from './describeError.ts';
 
 /** The JSON Schema types a column may have: each decides the DynamoDB type it is written as. */
@@ -23,6 +24,8 @@ export interface Column {
   name: string;
   type: ColumnType;
   required: boolean;
+  /** Other spellings a header may use for this column (`x-aliases`). */
+  aliases: readonly string[];
 }
 
 /** What checking a row's cells gives: the record to write, or why not (the errors). */
@@ -90,8 +93,13 @@ export function compileDataset(raw: unknown, file: string, label = 'SCHEMA_FILE'
     if (!COLUMN_TYPES.includes(type)) {
       fail(source, `column ${name} must have "type" string, integer, number or boolean`);
     }
-    return { name, type, required: required.has(name) };
+    const aliases = property?.['x-aliases'] ?? [];
+    const wrong = aliasesProblem(name, aliases);
+    if (wrong) fail(source, wrong);
+    return { name, type, required: required.has(name), aliases: aliases as string[] };
   });
+  const clash = namesProblem(columns);
+  if (clash) fail(source, clash);
   const key = schema?.['x-table-key'];
   if (!key || typeof key.partition !== 'string') {
     fail(source, '"x-table-key" must name the partition key column ({"partition": "…"})');
@@ -103,7 +111,7 @@ export function compileDataset(raw: unknown, file: string, label = 'SCHEMA_FILE'
       fail(source, `the key column ${name} must be a required string, integer or number column`);
     }
   }
-  const ajv = new Ajv({ allErrors: true, strict: true, keywords: ['x-table-key'] });
+  const ajv = new Ajv({ allErrors: true, strict: true, keywords: ['x-table-key', 'x-aliases'] });
   addFormats(ajv, ['date', 'date-time', 'time', 'email', 'uri', 'uuid']);
   let validate: ValidateFunction;
   try {

@@ -276,6 +276,7 @@ describe('Handler: ingest, PARTIAL', () => {
       destination: { bucket: error, key },
       rows: { total: 8, written: 3, rejected: 5, duplicates: 0 },
       report: { bucket: error, key: reportKey },
+      rejected: { bucket: error, key: reportKey.replace(/\.errors\.csv$/, '.rejected.csv') },
       errors: [
         {
           line: 3,

@@ -137,6 +137,7 @@ interface Summary {
 
 const SUMMARY_KEYS = [
   'status',
+  'rejected',
   'source',
   'destination',
   'rows',

@@ -6,6 +6,9 @@ import {
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { crc32 } from 'node:zlib';
+import type { Context } from 'aws-lambda';
+import { lambdaContext } from '../../src/local/lambdaContext.ts';
+import { seededRandom } from './faults.ts';
 
 /**
  * A table's write capacity: N write units per second, refilled continuously, holding at most
@@ -69,6 +72,12 @@ export interface CapacityOptions {
   delayMs?: number;
   /** Start with no burst in the bucket, so a measurement sees only the steady rate. */
   startEmpty?: boolean;
+  /**
+   * Faults at random whatever the rate (a table splitting partitions, a neighbour on a shared
+   * table): this share of calls rejected whole, and this share answered with half their items
+   * unprocessed. Seeded, so every run sees the same pattern.
+   */
+  randomFaults?: { throttled: number; halved: number; seed?: number };
 }
 
 type WriteRequest = Record<string, unknown>;
@@ -103,8 +112,10 @@ export class CapacityProxy {
   public readonly bucket: TokenBucket;
   public url = '';
   private readonly server: Server;
+  private readonly random: () => number;
 
   private constructor(private readonly options: CapacityOptions) {
+    this.random = seededRandom(options.randomFaults?.seed ?? 42);
     this.bucket = new TokenBucket(options.unitsPerSecond, options.burst);
     if (options.startEmpty) this.bucket.setRate(options.unitsPerSecond);
     this.server = createServer((request, response) => {
@@ -164,7 +175,16 @@ export class CapacityProxy {
     if (!limited || !requests) return this.pass(headers, body);
 
     if (this.stats.calls++ === 0) this.stats.firstCallAt = performance.now();
-    const granted = this.bucket.take(requests.length);
+    const faults = this.options.randomFaults;
+    const roll = faults ? this.random() : 1;
+    const offered = !faults
+      ? requests.length
+      : roll < faults.throttled
+        ? 0
+        : roll < faults.throttled + faults.halved && requests.length > 1
+          ? Math.ceil(requests.length / 2)
+          : requests.length;
+    const granted = offered === 0 ? 0 : this.bucket.take(offered);
     if (granted === 0) {
       this.stats.throttled++;
       await this.delay();
@@ -255,5 +275,38 @@ function answer(
       'x-amz-crc32': String(crc32(body)),
     },
     body,
+  };
+}
+
+/** What the clock of a `tableClock` context says, in each phase (ms left). */
+export const TABLE_CLOCK = {
+  /** Plenty: the part reads and writes. */
+  running: 900_000,
+  /** Less than CONTINUATION_MARGIN_MS (60 s): the part stops reading at its next look. */
+  stopping: 30_000,
+  /** Less than the writer's safety margin (10 s): the writes still queued are cut. */
+  cut: 5_000,
+} as const;
+
+/**
+ * A Lambda context whose clock follows the table, not the wall: plenty of time until this part
+ * has made `readCalls` BatchWriteItem calls to `stats`' table, then less than the continuation
+ * margin, and `drainCalls` calls later less than the writer's safety margin. A part then stops
+ * and hands over at the same point of its writes on an idle machine and on a busy one.
+ */
+export function tableClock(
+  stats: Pick<CapacityStats, 'calls'>,
+  readCalls: number,
+  drainCalls: number,
+): Context {
+  const context = lambdaContext();
+  const from = stats.calls;
+  return {
+    ...context,
+    getRemainingTimeInMillis: () => {
+      const made = stats.calls - from;
+      if (made < readCalls) return TABLE_CLOCK.running;
+      return made < readCalls + drainCalls ? TABLE_CLOCK.stopping : TABLE_CLOCK.cut;
+    },
   };
 }

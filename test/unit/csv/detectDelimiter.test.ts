@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { detectDelimiter } from '../../../src/csv/detectDelimiter.ts';
 import { FileProblem } from '../../../src/errors.ts';
 
-const columns = ['student_id', 'first_name', 'last_name', 'course'];
+const columns = ['student_id', 'first_name', 'last_name', 'course'].map((name) => ({ name }));
 const rules = {
   columns,
   isRecord: (fields: string[]) => /^[A-Z][0-9]{5}$/.test(fields[0] ?? ''),
@@ -29,6 +29,19 @@ describe('Function: detectDelimiter', () => {
   ])('finds the separator of the header %j', (head, expected) => {
     // Act & Assess
     expect(detectDelimiter(head, rules)).toBe(expected);
+  });
+
+  it('matches header names as the header check does: case, spaces, _ and - set aside, and aliases', () => {
+    // Prepare
+    const contacts = {
+      columns: [{ name: 'Student ID', aliases: ['Matric No'] }, { name: 'Contact Phone Number' }],
+      isRecord: () => true,
+    };
+
+    // Act & Assess: the comma splits each line into two fields too, naming nothing
+    expect(detectDelimiter('contact_phone_number;STUDENT-ID\n', contacts)).toBe(';');
+    expect(detectDelimiter('Matric No|Contact  Phone Number\n', contacts)).toBe('|');
+    expect(detectDelimiter('Matric, No\tcontact phone number\n', contacts)).toBe('\t');
   });
 
   it('takes the one separator that splits a headerless first record into the columns', () => {

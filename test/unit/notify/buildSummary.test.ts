@@ -339,3 +339,34 @@ describe('Function: throttlingNote (a table that set the pace)', () => {
     expect(spokenDuration(ms)).toBe(spoken);
   });
 });
+
+describe('The rejected-rows file in the summary (issue 18)', () => {
+  const rejected = { bucket: 'errors', key: 'term1/students.rejected.csv', versionId: 'v1' };
+
+  it('names the file and the next step in the e-mail of a PARTIAL file', () => {
+    // Act
+    const text = summaryText({ ...partial(), rejected });
+
+    // Assess
+    expect(text).toContain(
+      'Fix the 12 rows in s3://errors/term1/students.rejected.csv (version v1) and upload it to the inbound bucket',
+    );
+  });
+
+  it('does not tell a FAILED file to upload the rows alone', () => {
+    // Act
+    const text = summaryText({ ...failed(), rows: { ...failed().rows, rejected: 2 }, rejected });
+
+    // Assess
+    expect(text).not.toContain('Fix the');
+    expect(text).toContain(
+      'rows rejected before the file stopped are in s3://errors/term1/students.rejected.csv',
+    );
+  });
+
+  it('carries its location with the version in the JSON summary, and nothing without one', () => {
+    // Act & Assess
+    expect(summaryJson({ ...partial(), rejected }).rejected).toEqual(rejected);
+    expect('rejected' in summaryJson(partial())).toBe(false);
+  });
+});

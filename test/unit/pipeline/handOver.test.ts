@@ -32,4 +32,29 @@ describe('Function: handOverProblem', () => {
     expect(over).toMatchObject({ code: 'TOO_MANY_PARTS', line: 2 });
     expect(over?.message).toContain('MAX_PARTS (10)');
   });
+
+  it('counts reading new rows or getting writes acknowledged as progress, and a part that did neither as none', () => {
+    // Prepare: the previous part resumed at byte 1,000 and had read to byte 3,000
+    const state = { part: 3, offset: 1_000, replayThrough: { offset: 3_000, line: 60 } };
+
+    // Act
+    const readOn = handOverProblem(state, { offset: 4_000, line: 80 }, 10, {
+      offset: 1_000,
+      line: 20,
+    });
+    const acknowledged = handOverProblem(state, { offset: 2_000, line: 40 }, 10, {
+      offset: 1_500,
+      line: 30,
+    });
+    const neither = handOverProblem(state, { offset: 2_000, line: 40 }, 10, {
+      offset: 1_000,
+      line: 20,
+    });
+
+    // Assess
+    expect(readOn).toBeNull();
+    expect(acknowledged).toBeNull();
+    expect(neither).toMatchObject({ code: 'NO_PROGRESS', line: 40 });
+    expect(neither?.message).toMatch(/without reading past byte 3000/);
+  });
 });

@@ -63,6 +63,59 @@ describe('Function: resolveHeader', () => {
     });
   });
 
+  it('takes underscores, dashes and repeated spaces in header names as one space', () => {
+    // Act & Assess
+    expect(resolveHeader(['Course', 'Student ID', 'first-name', ' LAST   NAME '])).toMatchObject({
+      kind: 'header',
+      mapping: [1, 2, 3, 0],
+      notLoaded: [],
+    });
+  });
+
+  it('refuses an ambiguous first row: it names a column and is also a valid record', () => {
+    // Prepare: no header, and a student whose course happens to be called "Course"
+    const row = ['A10001', 'Zorgina', 'Privatissima', 'Course'];
+
+    // Act
+    const problem = problemOf(row, 1);
+
+    // Assess: not loaded as a header nor as a record; the values only in the report
+    expect(problem.code).toBe('INVALID_HEADER');
+    expect(problem.message).toBe(
+      'The first row is ambiguous: 1 of its 4 cells name a column but it is missing student_id, first_name, last_name, and it is also a valid record in the column order student_id,first_name,last_name,course. It was not loaded, as a header or as a record: start the file with a header naming the columns student_id,first_name,last_name,course (in any order), or remove the header row.',
+    );
+    for (const value of ['A10001', 'Zorgina', 'Privatissima'])
+      expect(problem.message).not.toContain(value);
+    expect(problem.value).toBe('A10001,Zorgina,Privatissima,Course');
+  });
+
+  it('says which separator an ambiguous first row was read with', () => {
+    // Act
+    const problem = problemOf(['A10001', 'Zorgina', 'Privatissima', 'course'], 2, {
+      delimiter: ';',
+      delimiterName: 'semicolon',
+    });
+
+    // Assess
+    expect(problem.message).toContain('(read with semicolon as the separator)');
+    expect(problem.value).toBe('A10001;Zorgina;Privatissima;course');
+    expect(problem.line).toBe(2);
+  });
+
+  it('takes a row naming every column for a header, even one that would pass as a record', () => {
+    // Act & Assess: "Course" is a valid course, yet the row names all four columns
+    expect(resolveHeader(['Student_ID', 'First Name', 'Last Name', 'Course'])).toMatchObject({
+      kind: 'header',
+    });
+  });
+
+  it('counts two spellings of one column as a repeated column', () => {
+    // Act & Assess
+    expect(
+      problemOf(['student_id', 'Student ID', 'first_name', 'last_name', 'course']).message,
+    ).toMatch(/: repeated student_id\.$/);
+  });
+
   it('treats a valid first row as data in schema order when there is no header', () => {
     // Act
     const resolution = resolveHeader(['A10001', 'Jack', 'Reacher', 'Advanced Physical Security']);

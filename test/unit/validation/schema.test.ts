@@ -202,9 +202,9 @@ describe('Function: compileDataset', () => {
 
     // Assess
     expect(dataset.columns).toEqual([
-      { name: 'id', type: 'integer', required: true },
-      { name: 'email', type: 'string', required: false },
-      { name: 'born', type: 'string', required: false },
+      { name: 'id', type: 'integer', required: true, aliases: [] },
+      { name: 'email', type: 'string', required: false, aliases: [] },
+      { name: 'born', type: 'string', required: false, aliases: [] },
     ]);
     expect(dataset.tableKey).toEqual({ partition: 'id', sort: undefined });
     expect(dataset.validate({ id: 1, email: 'a@example.com', born: '2000-02-29' })).toBe(true);
@@ -233,9 +233,54 @@ describe('Function: compileDataset', () => {
       { ...base, properties: { ...base.properties, id: { type: 'integer', minimun: 1 } } },
       'SCHEMA_FILE people.json: strict mode: unknown keyword: "minimun"',
     ],
+    [
+      {
+        ...base,
+        properties: { ...base.properties, email: { type: 'string', 'x-aliases': 'E-mail' } },
+      },
+      'SCHEMA_FILE people.json: "x-aliases" of column "email" must be a list of at most 20 strings',
+    ],
+    [
+      {
+        ...base,
+        properties: { ...base.properties, born: { type: 'string', 'x-aliases': [' EMAIL'] } },
+      },
+      'SCHEMA_FILE people.json: alias " EMAIL" of column "born" and column "email" are the same name once case, spaces, _ and - are set aside: a header could not tell them apart',
+    ],
+    [
+      { ...base, properties: { ...base.properties, 'Born ': { type: 'string' } } },
+      'SCHEMA_FILE people.json: column "Born " and column "born" are the same name once case, spaces, _ and - are set aside: a header could not tell them apart',
+    ],
   ])('refuses a bad schema with a ConfigError that says what is wrong (%#)', (schema, message) => {
     // Act & Assess
     expect(() => compileDataset(schema, 'people.json')).toThrow(new ConfigError(message));
+  });
+
+  it('takes names with capitals and spaces as they are, and x-aliases in strict mode', () => {
+    // Prepare
+    const schema = {
+      type: 'object',
+      'x-table-key': { partition: 'Student ID' },
+      properties: {
+        'Student ID': { type: 'string', 'x-aliases': ['ID Number', 'Matric No'] },
+        'Contact Phone Number': { type: 'string' },
+      },
+      required: ['Student ID'],
+      additionalProperties: false,
+    };
+
+    // Act
+    const dataset = compileDataset(schema, 'contacts.json');
+
+    // Assess
+    expect(dataset.columns).toEqual([
+      { name: 'Student ID', type: 'string', required: true, aliases: ['ID Number', 'Matric No'] },
+      { name: 'Contact Phone Number', type: 'string', required: false, aliases: [] },
+    ]);
+    expect(dataset.tableKey).toEqual({ partition: 'Student ID', sort: undefined });
+    expect(dataset.validate({ 'Student ID': 'S-1', 'Contact Phone Number': '+1 555' })).toBe(true);
+    expect(dataset.validate({ student_id: 'S-1' })).toBe(false);
+    expect(loadDataset('schemas/contacts.schema.json').tableKey.partition).toBe('Student ID');
   });
 
   it('refuses a SCHEMA_FILE that cannot be read', () => {
