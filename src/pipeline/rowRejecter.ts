@@ -3,7 +3,6 @@ import { FileProblem } from '../errors.ts';
 import type { RejectedWriter } from '../s3/RejectedWriter.ts';
 import type { ReportWriter } from '../s3/ReportWriter.ts';
 import type { FileLayout, RowCounts, RowError } from '../types.ts';
-import { COLUMNS } from '../validation/schema.ts';
 
 /** S3 Batch Operations' rule: an error rate is only judged once this many rows were read. */
 export const MIN_ROWS_FOR_ERROR_RATE = 1_000;
@@ -18,11 +17,12 @@ const MAX_HEADER_CELL = 256;
 export function headerCells(
   fields: readonly string[],
   columns: Omit<FileLayout, 'delimiter' | 'encoding'>,
+  names: readonly string[],
 ): string[] {
   if (columns.kind === 'data' || fields.length === 0) {
     const cells = new Array<string>(columns.width).fill('');
     columns.mapping.forEach((at, i) => {
-      cells[at] = COLUMNS[i] as string;
+      cells[at] = names[i] as string;
     });
     return cells;
   }

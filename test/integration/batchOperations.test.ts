@@ -12,8 +12,8 @@ import type { BatchEvent } from '../../src/batch/types.ts';
 import { writeManifest } from '../../src/batch/writeManifest.ts';
 import { createClients } from '../../src/clients.ts';
 import { loadConfig } from '../../src/config.ts';
-import { lambdaContext } from '../../src/local/lambdaContext.ts';
 import { encodeEventKey, LocalStack } from '../../src/local/LocalStack.ts';
+import { lambdaContext } from '../../src/local/lambdaContext.ts';
 import type { Clients } from '../../src/pipeline/ingestObject.ts';
 import { createIngestOnce } from '../../src/pipeline/ingestOnce.ts';
 

@@ -13,8 +13,8 @@ import {
 } from 'vitest';
 import event2 from '../../events/batch-ops-2.0.json' with { type: 'json' };
 import type { BatchEvent } from '../../src/batch/types.ts';
-import { lambdaContext } from '../../src/local/lambdaContext.ts';
 import { encodeEventKey } from '../../src/local/LocalStack.ts';
+import { lambdaContext } from '../../src/local/lambdaContext.ts';
 import { IngestStack } from '../support/ingestStack.ts';
 
 /*

@@ -1,15 +1,15 @@
 import { readFileSync } from 'node:fs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   GetObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { S3Event } from 'aws-lambda';
-import { lambdaContext } from '../../src/local/lambdaContext.ts';
 import { LOCAL_CREDENTIALS, LocalStack } from '../../src/local/LocalStack.ts';
+import { lambdaContext } from '../../src/local/lambdaContext.ts';
 import { nextSequencer } from '../../src/local/nextSequencer.ts';
 import type { PublishedMessage } from '../../src/local/SnsStandIn.ts';
 import type { StudentRecord } from '../../src/types.ts';
