@@ -5,6 +5,7 @@ import { loadConfig } from '../../src/config.ts';
 import { InfrastructureError } from '../../src/errors.ts';
 import { type Checkpoint, ProgressLedger } from '../../src/ledger/ProgressLedger.ts';
 import { lambdaContext } from '../../src/local/lambdaContext.ts';
+import type { WriteSummary } from '../../src/types.ts';
 import { CapacityProxy, tableClock } from '../support/capacity.ts';
 import { type Handler, useLocalStack } from '../support/harness.ts';
 import { continuationsSince } from '../support/longFiles.ts';
@@ -107,7 +108,7 @@ describe('Capacity: a table slower than the loader', () => {
     ]);
     // The write stats of every part were carried to the last one: every call the table saw.
     // (A call cut in flight was counted, but its answer never seen: its pushback may be missing.)
-    const writes = summaries[0]?.writes as Record<string, number>;
+    const writes = summaries[0]?.writes as WriteSummary;
     expect(writes).toEqual({
       calls: proxy.stats.calls,
       throttled: expect.any(Number),

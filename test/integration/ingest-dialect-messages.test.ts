@@ -1,6 +1,6 @@
 import { parse } from 'csv-parse/sync';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IngestStack, type Summary } from '../support/ingestStack.ts';
+import { describe, expect, it } from 'vitest';
+import { type SummaryMessage, useLocalStack } from '../support/harness.ts';
 
 /*
  * A file in another separator is told about in its own terms: the rejected-rows report shows a
@@ -8,20 +8,12 @@ import { IngestStack, type Summary } from '../support/ingestStack.ts';
  * semicolon file shown only the comma header would look as if its separator were the problem).
  */
 
-let harness: IngestStack;
+const harness = useLocalStack();
 
-beforeAll(async () => {
-  harness = await IngestStack.start();
-});
-
-afterAll(async () => {
-  await harness?.stop();
-});
-
-function onlySummary(key: string): Summary {
-  const summaries = harness.summariesFor(key);
+function onlySummary(key: string): SummaryMessage {
+  const summaries = harness.messagesFor(key);
   expect(summaries).toHaveLength(1);
-  return summaries[0] as Summary;
+  return summaries[0] as SummaryMessage;
 }
 
 async function reportRows(key: string): Promise<string[][]> {

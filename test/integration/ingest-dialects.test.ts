@@ -1,45 +1,28 @@
 import { gzipSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createClients } from '../../src/clients.ts';
-import { loadConfig } from '../../src/config.ts';
-import { lambdaContext } from '../../src/local/lambdaContext.ts';
-import { createIngestOnce } from '../../src/pipeline/ingestOnce.ts';
-import { fixture, IngestStack, type Summary } from '../support/ingestStack.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { fixture, type SummaryMessage, useLocalStack } from '../support/harness.ts';
 
 /*
  * Files as people make them (Excel leftovers, other separators, extra columns, other encodings,
  * compressed), through the real middy handler against the local stack.
  */
 
-let harness: IngestStack;
-
-beforeAll(async () => {
-  harness = await IngestStack.start();
-});
-
-afterAll(async () => {
-  await harness?.stop();
-});
+const harness = useLocalStack();
 
 beforeEach(async () => {
   await harness.clearTable();
 });
 
-function onlySummary(key: string): Summary {
-  const summaries = harness.summariesFor(key);
+function onlySummary(key: string): SummaryMessage {
+  const summaries = harness.messagesFor(key);
   expect(summaries).toHaveLength(1);
-  return summaries[0] as Summary;
+  return summaries[0] as SummaryMessage;
 }
 
 /** Uploads `body` and runs the real handler, configured with `env` on top of the stack's. */
-async function ingestWith(env: Record<string, string>, key: string, body: Buffer | string) {
-  const { createHandler } = await import('../../src/handlers/ingest.ts');
-  const config = loadConfig({ ...harness.stack.env, ...env });
-  const handler = createHandler(createIngestOnce({ clients: createClients(config), config }));
-  const upload = await harness.put(key, body);
-  await handler(harness.eventFor(upload), lambdaContext());
-  return upload;
+function ingestWith(env: Record<string, string>, key: string, body: Buffer | string) {
+  return harness.ingest(key, body, harness.handler({ env }));
 }
 
 async function reportRows(key: string): Promise<string[][]> {

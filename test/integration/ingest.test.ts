@@ -1,35 +1,24 @@
 import { CopyObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Event } from 'aws-lambda';
 import { parse } from 'csv-parse/sync';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createClients } from '../../src/clients.ts';
-import { loadConfig } from '../../src/config.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { InfrastructureError } from '../../src/errors.ts';
 import { lambdaContext } from '../../src/local/lambdaContext.ts';
-import { createIngestOnce } from '../../src/pipeline/ingestOnce.ts';
 import type { StudentRecord } from '../../src/types.ts';
 import {
   fixture,
-  IngestStack,
-  type Summary,
+  type SummaryMessage,
   sampleEvent,
   type Upload,
-} from '../support/ingestStack.ts';
+  useLocalStack,
+} from '../support/harness.ts';
 
 /*
  * The real middy handler against the local stack (s3rver, dynalite, local SNS): dynalite enforces
  * BatchWriteItem's 25-item and no-repeated-key rules, so a pipeline that broke either would fail.
  */
 
-let harness: IngestStack;
-
-beforeAll(async () => {
-  harness = await IngestStack.start();
-});
-
-afterAll(async () => {
-  await harness?.stop();
-});
+const harness = useLocalStack();
 
 beforeEach(async () => {
   await harness.clearTable();
@@ -55,10 +44,10 @@ function expectedTable(name: string, { headerless = false } = {}): StudentRecord
 }
 
 /** The one summary of a file, checked against what SNS and its subscribers require. */
-function onlySummary(key: string): Summary {
-  const summaries = harness.summariesFor(key);
+function onlySummary(key: string): SummaryMessage {
+  const summaries = harness.messagesFor(key);
   expect(summaries).toHaveLength(1);
-  const [summary] = summaries as [Summary];
+  const [summary] = summaries as [SummaryMessage];
   expect(summary.published.topicArn).toBe(harness.stack.topicArn);
   expect(summary.published.messageStructure).toBe('json');
   expect(summary.published.subject).toMatch(/^[\x20-\x7e]{1,99}$/);
@@ -528,27 +517,28 @@ describe('Handler: ingest, moving the file', () => {
   type Fault = (output: Record<string, unknown> | null) => void;
 
   /** The real handler around its own clients, so a fault injected here stays in one test. */
-  async function handlerWithFault(
+  function handlerWithFault(
     commandName: 'CopyObjectCommand' | 'HeadObjectCommand',
     when: 'before' | 'after',
     fault: Fault,
   ) {
-    const { createHandler } = await import('../../src/handlers/ingest.ts');
-    const config = loadConfig(harness.stack.env);
-    const clients = createClients(config);
     const state = { active: true, hits: 0 };
-    clients.s3.middlewareStack.add(
-      (next, context) => async (args) => {
-        const faulty = state.active && context.commandName === commandName;
-        if (faulty) state.hits++;
-        if (faulty && when === 'before') fault(null);
-        const result = await next(args);
-        if (faulty && when === 'after') fault(result.output as unknown as Record<string, unknown>);
-        return result;
-      },
-      { step: 'initialize', name: `fault${commandName}` },
-    );
-    return { handler: createHandler(createIngestOnce({ clients, config })), state };
+    const handler = harness.handler({
+      tweak: (clients) =>
+        clients.s3.middlewareStack.add(
+          (next, context) => async (args) => {
+            const faulty = state.active && context.commandName === commandName;
+            if (faulty) state.hits++;
+            if (faulty && when === 'before') fault(null);
+            const result = await next(args);
+            if (faulty && when === 'after')
+              fault(result.output as unknown as Record<string, unknown>);
+            return result;
+          },
+          { step: 'initialize', name: `fault${commandName}` },
+        ),
+    });
+    return { handler, state };
   }
 
   it('keeps the file in inbound when the copy fails, and finishes on redelivery', async () => {
@@ -556,7 +546,7 @@ describe('Handler: ingest, moving the file', () => {
     const body = fixture('valid.csv');
     const upload = await harness.put('move/copy-fails.csv', body);
     const event = harness.eventFor(upload);
-    const { handler, state } = await handlerWithFault('CopyObjectCommand', 'before', () => {
+    const { handler, state } = handlerWithFault('CopyObjectCommand', 'before', () => {
       throw Object.assign(new Error('Injected CopyObject failure'), {
         name: 'InternalError',
         $metadata: { httpStatusCode: 500 },
@@ -591,7 +581,7 @@ describe('Handler: ingest, moving the file', () => {
     // Prepare
     const body = fixture('valid.csv');
     const upload = await harness.put('move/copy-short.csv', body);
-    const { handler, state } = await handlerWithFault('HeadObjectCommand', 'after', (output) => {
+    const { handler, state } = handlerWithFault('HeadObjectCommand', 'after', (output) => {
       if (output) output.ContentLength = Number(output.ContentLength) - 1;
     });
 
