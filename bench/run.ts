@@ -23,10 +23,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { DEFAULTS } from '../src/config.ts';
+import { CapacityProxy } from '../test/support/capacity.ts';
 import { DynaliteServer } from './DynaliteServer.ts';
 import { type ConcurrencyPoint, drawConcurrencyChart } from './drawConcurrencyChart.ts';
 import { GENERATOR_VERSION, generateCsv } from './generateCsv.ts';
-import { CapacityProxy } from '../test/support/capacity.ts';
 import { LatencySink } from './LatencySink.ts';
 import type { ScenarioInput, ScenarioOutput } from './scenario.ts';
 

@@ -15,6 +15,7 @@ import { createClients } from '../src/clients.ts';
 import { type Config, DEFAULTS, loadConfig } from '../src/config.ts';
 import { createCsvParser } from '../src/csv/createCsvParser.ts';
 import { Utf8Validator } from '../src/csv/Utf8Validator.ts';
+import type { RoutedDataset } from '../src/datasets.ts';
 import { BATCH_SIZE, BatchWriter } from '../src/dynamo/BatchWriter.ts';
 import { loadRows } from '../src/pipeline/loadRows.ts';
 import { ReportWriter } from '../src/s3/ReportWriter.ts';
@@ -138,15 +139,18 @@ async function prepareLoad(
       : transport === 'marshal'
         ? droppingClient()
         : createClients(config).writes;
+  // One dataset (TABLE_NAME, SCHEMA_FILE): the benchmark's table and schema.
+  const only = onlyDataset(config);
   const load = async (file: string): Promise<number> => {
     const writer =
       transport === 'none'
         ? null
         : new BatchWriter(ddb, {
-            tableName: config.tableName,
+            tableName: only.table,
             concurrency: config.writeConcurrency,
           });
     const result = await loadRows(createReadStream(file), {
+      dataset: only.dataset,
       writer,
       report: unusedReport(),
       maxErrorRate: config.maxErrorRate,
@@ -161,6 +165,12 @@ async function prepareLoad(
   };
   if (input.warmup) await load(input.warmup);
   return () => load(input.file);
+}
+
+function onlyDataset(config: Config): RoutedDataset {
+  const [only] = config.datasets.list;
+  if (!only) throw new Error('the benchmark configuration has no dataset');
+  return only;
 }
 
 /** The loader most first drafts are: simple, correct, and one round trip per row. */
@@ -182,7 +192,9 @@ async function prepareCeiling(input: ScenarioInput): Promise<() => Promise<numbe
   const { writes } = createClients(config);
   // The production write client and socket pool, with batches built before the clock starts.
   const send = (requests: WriteRequest[]) =>
-    writes.send(new BatchWriteItemCommand({ RequestItems: { [config.tableName]: requests } }));
+    writes.send(
+      new BatchWriteItemCommand({ RequestItems: { [onlyDataset(config).table]: requests } }),
+    );
   const batchesOf = async (file: string): Promise<WriteRequest[][]> => {
     const records = parseSync(await readFile(file, 'utf8'), { columns: true }) as Record<
       string,

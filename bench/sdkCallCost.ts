@@ -18,8 +18,8 @@ import {
   SignedBatchWriteItemCommand,
   sendSignedBatchWrite,
 } from '../src/dynamo/signedBatchWrite.ts';
-import { LeanHttpHandler } from './LeanHttpHandler.ts';
 import { LatencySink } from './LatencySink.ts';
+import { LeanHttpHandler } from './LeanHttpHandler.ts';
 
 const { values: args } = parseArgs({
   options: {

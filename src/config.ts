@@ -1,4 +1,5 @@
 import { SOURCE_ENCODINGS, type SourceEncoding } from './csv/encodings.ts';
+import { type Datasets, loadDatasets } from './datasets.ts';
 import { ConfigError } from './errors.ts';
 
 export type ErrorPolicy = 'skip' | 'strict';
@@ -7,7 +8,10 @@ export type ErrorPolicy = 'skip' | 'strict';
 export type UnknownColumnsPolicy = 'ignore' | 'reject';
 
 export interface Config {
-  tableName: string;
+  /** TABLE_NAME: the table of a one-dataset setup; a declared dataset's is in `datasets`. */
+  tableName: string | undefined;
+  /** What each inbound key loads into: schemas compiled, tables named (see datasets.ts). */
+  datasets: Datasets;
   archiveBucket: string;
   errorBucket: string;
   topicArn: string;
@@ -103,7 +107,9 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(`ERROR_POLICY must be "skip" or "strict", got "${policy}"`);
   }
   const config: Config = {
-    tableName: required(env, 'TABLE_NAME'),
+    tableName: optional(env, 'TABLE_NAME'),
+    // Every schema is compiled here: a bad one fails the cold start, naming its file.
+    datasets: loadDatasets(env),
     archiveBucket: required(env, 'ARCHIVE_BUCKET'),
     errorBucket: required(env, 'ERROR_BUCKET'),
     topicArn: required(env, 'TOPIC_ARN'),

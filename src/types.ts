@@ -130,6 +130,8 @@ export interface WriteSummary {
 /** The outcome of one file: what the summary, the batch result code and the logs are made of. */
 export interface IngestResult {
   status: IngestStatus;
+  /** The declared dataset the key picked; absent in a one-dataset setup without a declaration. */
+  dataset?: string;
   /** The upload: its version (versioned bucket) and S3's sequencer tell it from others of its name. */
   source: StoredObject & { sequencer?: string | undefined };
   destination: StoredObject | null;
@@ -154,7 +156,9 @@ export type SkipReason =
   | 'OBJECT_GONE'
   | 'SUPERSEDED'
   | 'OWN_OUTPUT_BUCKET'
-  | 'NOT_OBJECT_CREATED';
+  | 'NOT_OBJECT_CREATED'
+  /** The key is under no declared dataset's prefix, and no dataset is the default. */
+  | 'NO_DATASET';
 
 export type IngestOutcome = (
   | { kind: 'processed'; result: IngestResult }

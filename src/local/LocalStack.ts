@@ -13,7 +13,8 @@ import { S3Client } from '@aws-sdk/client-s3';
 import type { S3Event } from 'aws-lambda';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
-import { COLUMN_DEFS, TABLE_KEY } from '../validation/schema.ts';
+import { DATASETS_FILE, loadDatasets, readDeclaration } from '../datasets.ts';
+import { type Dataset, loadDataset } from '../validation/schema.ts';
 import { close, listen } from './httpServer.ts';
 import { type InvokeListener, LambdaStandIn, type RecursiveLoop } from './LambdaStandIn.ts';
 import { nextSequencer } from './nextSequencer.ts';
@@ -32,6 +33,11 @@ export interface LocalStackOptions {
   onInvoke?: InvokeListener;
   /** The function's recursive loop setting; Lambda's default, Terminate, unless told. */
   recursiveLoop?: RecursiveLoop;
+  /**
+   * A declaration of datasets (`schemas/datasets.json`): a table per dataset, named after it, and
+   * DATASET_TABLES in `env`. Without one, one table (`names.table`) for SCHEMA_FILE, as before.
+   */
+  datasetsFile?: string;
 }
 
 export interface LocalNames {
@@ -56,16 +62,23 @@ const DEFAULT_NAMES: LocalNames = {
 };
 
 /**
- * The record table as the stack creates it: its key comes from the schema's `x-table-key`, and
+ * A record table as the stack creates it: its key comes from the schema's `x-table-key`, and
  * each key attribute's type from its column's (integer and number columns are N, strings S).
+ * Without a dataset, the one SCHEMA_FILE names (the student schema by default).
  */
-export function studentTable(name: string): CreateTableCommandInput {
+export function studentTable(
+  name: string,
+  dataset: Dataset = loadDataset(process.env.SCHEMA_FILE?.trim() || undefined),
+): CreateTableCommandInput {
+  const { partition, sort } = dataset.tableKey;
   const keys = [
-    { name: TABLE_KEY.partition, KeyType: 'HASH' as const },
-    ...(TABLE_KEY.sort ? [{ name: TABLE_KEY.sort, KeyType: 'RANGE' as const }] : []),
+    { name: partition, KeyType: 'HASH' as const },
+    ...(sort ? [{ name: sort, KeyType: 'RANGE' as const }] : []),
   ];
   const typeOf = (name: string) =>
-    COLUMN_DEFS.find((c) => c.name === name)?.type === 'string' ? ('S' as const) : ('N' as const);
+    dataset.columns.find((c) => c.name === name)?.type === 'string'
+      ? ('S' as const)
+      : ('N' as const);
   return {
     TableName: name,
     BillingMode: 'PAY_PER_REQUEST',
@@ -151,12 +164,33 @@ export class LocalStack {
       AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
       AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
       S3_FORCE_PATH_STYLE: 'true',
-      TABLE_NAME: this.names.table,
+      ...this.datasetEnv(),
       IDEMPOTENCY_TABLE: this.names.ledger,
       INBOUND_BUCKET: this.names.inbound,
       ARCHIVE_BUCKET: this.names.archive,
       ERROR_BUCKET: this.names.error,
       TOPIC_ARN: this.topicArn,
+    };
+  }
+
+  /** The declared datasets' tables (each named after its dataset), or the one table. */
+  public get tables(): Record<string, string> {
+    const file = this.options.datasetsFile;
+    if (!file) return {};
+    return Object.fromEntries(readDeclaration(file).map((d) => [d.name, d.name]));
+  }
+
+  /** A stack without a declaration serves the schema SCHEMA_FILE names, as the function does. */
+  private schemaFile(): string | undefined {
+    return this.options.datasetsFile ? undefined : process.env.SCHEMA_FILE;
+  }
+
+  private datasetEnv(): Record<string, string> {
+    const file = this.options.datasetsFile;
+    if (!file) return { TABLE_NAME: this.names.table };
+    return {
+      DATASET_TABLES: JSON.stringify(this.tables),
+      ...(file === DATASETS_FILE ? {} : { DATASETS_FILE: file }),
     };
   }
 
@@ -233,7 +267,11 @@ export class LocalStack {
       },
     });
     try {
-      await client.send(new CreateTableCommand(studentTable(this.names.table)));
+      // The tables exactly as the function will see them: its own reading of the settings.
+      const { list } = loadDatasets({ ...this.datasetEnv(), SCHEMA_FILE: this.schemaFile() });
+      for (const { table, dataset } of list) {
+        await client.send(new CreateTableCommand(studentTable(table, dataset)));
+      }
       await client.send(
         new CreateTableCommand({
           TableName: this.names.ledger,

@@ -44,6 +44,7 @@ export function throttlingNote(
 export function summaryJson(result: IngestResult): Record<string, unknown> {
   return {
     status: result.status,
+    ...(result.dataset ? { dataset: result.dataset } : {}),
     source: result.source,
     destination: result.destination,
     rows: result.rows,
@@ -71,7 +72,8 @@ export function subjectFor(result: IngestResult): string {
           : 'file rejected';
   // The status and counts lead, so a long file name is what gets cut.
   const head = `[${result.status}] `;
-  const tail = `: ${detail}`;
+  // A deployment of several datasets says which one: "[FAILED] term1.csv (grades): …".
+  const tail = `${result.dataset ? ` (${result.dataset})` : ''}: ${detail}`;
   const room = SUBJECT_LIMIT - head.length - tail.length;
   const shortName = name.length > room ? `${name.slice(0, Math.max(room - 3, 1))}...` : name;
   return asciiSubject(`${head}${shortName}${tail}`);
@@ -100,6 +102,7 @@ export function summaryText(result: IngestResult): string {
     escapeLine(`s3://${l.bucket}/${l.key}${l.versionId ? ` (version ${l.versionId})` : ''}`);
   const lines = [
     `Status: ${result.status}`,
+    ...(result.dataset ? [`Dataset: ${result.dataset}`] : []),
     `File:   ${s3url(result.source)}`,
     '',
     `Rows read:      ${rows.total}`,

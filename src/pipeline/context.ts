@@ -1,4 +1,5 @@
 import type { Config } from '../config.ts';
+import type { RoutedDataset } from '../datasets.ts';
 import type { KeyOrder } from '../ledger/KeyOrder.ts';
 import type { ProgressLedger } from '../ledger/ProgressLedger.ts';
 import type { RetryBudget } from '../retry.ts';
@@ -17,6 +18,11 @@ export interface IngestContext {
   /** Per-call overrides, e.g. from S3 Batch Operations' userArguments. */
   options?: Partial<IngestOptions>;
   retryBudget?: Partial<RetryBudget>;
+}
+
+/** The context once the upload's key has picked its dataset (schema and table). */
+export interface DatasetContext extends IngestContext {
+  dataset: RoutedDataset;
 }
 
 export interface IngestOptions {

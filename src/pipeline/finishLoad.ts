@@ -14,7 +14,7 @@ import type {
   UploadRef,
   WriteTotals,
 } from '../types.ts';
-import type { IngestContext, IngestOptions } from './context.ts';
+import type { DatasetContext, IngestContext, IngestOptions } from './context.ts';
 import { describeCsv } from './describeCsv.ts';
 import { joinReport } from './reportPieces.ts';
 import { rejectedPieceLocation, reportPieceLocation } from './scratch.ts';
@@ -75,7 +75,7 @@ async function closeRejected(
  */
 export async function finishLoad(
   upload: UploadRef,
-  context: IngestContext,
+  context: DatasetContext,
   options: IngestOptions,
   done: LoadEnd,
 ): Promise<LoadedProgress> {
@@ -109,6 +109,7 @@ export async function finishLoad(
   const status: IngestStatus = fileError ? 'FAILED' : rows.rejected > 0 ? 'PARTIAL' : 'SUCCEEDED';
   const result: IngestResult = {
     status,
+    ...(context.config.datasets.declared ? { dataset: context.dataset.name } : {}),
     source: {
       ...withVersion({ bucket: upload.bucket, key: upload.key }, done.exact.versionId),
       ...(upload.sequencer ? { sequencer: upload.sequencer } : {}),

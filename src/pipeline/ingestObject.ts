@@ -1,3 +1,4 @@
+import { datasetFor, noDatasetDetail } from '../datasets.ts';
 import type { LoadedProgress } from '../ledger/ProgressLedger.ts';
 import { publishSummary } from '../notify/publishSummary.ts';
 import { copyObject } from '../s3/copyObject.ts';
@@ -35,11 +36,19 @@ export async function ingestObject(
   };
   const skip = skipReason(upload, config);
   if (skip) return skip;
+  const dataset = datasetFor(config.datasets, upload.key);
+  if (!dataset) {
+    return {
+      kind: 'skipped',
+      reason: 'NO_DATASET',
+      detail: noDatasetDetail(config.datasets, upload.key),
+    };
+  }
 
   const progress = ledger ? await ledger.get(upload) : null;
   let step: LoadedProgress;
   if (!progress || progress.stage === 'LOADING') {
-    const loaded = await loadParts(upload, context, options, progress);
+    const loaded = await loadParts(upload, { ...context, dataset }, options, progress);
     if (!('stage' in loaded)) return loaded;
     step = loaded as LoadedProgress;
     await ledger?.save(upload, step);

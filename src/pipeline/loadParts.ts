@@ -10,7 +10,7 @@ import { RejectedWriter, rejectedKey } from '../s3/RejectedWriter.ts';
 import { ReportWriter, reportKey } from '../s3/ReportWriter.ts';
 import { sourceMetadata } from '../s3/sourceMetadata.ts';
 import type { IngestOutcome, ObjectLocation, RowCounts, UploadRef } from '../types.ts';
-import type { IngestContext, IngestOptions } from './context.ts';
+import type { DatasetContext, IngestContext, IngestOptions } from './context.ts';
 import { finishLoad, SUMMARY_ERRORS } from './finishLoad.ts';
 import { continuationTarget, handOver, handOverProblem } from './handOver.ts';
 import { loadKeySet } from './keySet.ts';
@@ -38,7 +38,7 @@ function firstCheckpoint(options: IngestOptions): Checkpoint {
  * pieces of their own upload (see scratch.ts), joined by the last part.
  */
 function reportPiece(
-  config: IngestContext['config'],
+  config: DatasetContext['config'],
   upload: UploadRef,
   part: number,
 ): ObjectLocation {
@@ -95,11 +95,11 @@ function checkPassEnd(
  */
 export async function loadParts(
   upload: UploadRef,
-  context: IngestContext,
+  context: DatasetContext,
   options: IngestOptions,
   resumed: Extract<Progress, { stage: 'LOADING' }> | null,
 ): Promise<LoadedProgress | IngestOutcome> {
-  const { clients, config } = context;
+  const { clients, config, dataset } = context;
   let state: Checkpoint = resumed?.checkpoint ?? firstCheckpoint(options);
   let exact: UploadRef = resumed
     ? { ...upload, versionId: resumed.versionId, eTag: resumed.eTag }
@@ -119,7 +119,7 @@ export async function loadParts(
     (state.rejectedParts ?? []).length === 0,
   );
   const writer = new BatchWriter(clients.writes, {
-    tableName: config.tableName,
+    tableName: dataset.table,
     concurrency: config.writeConcurrency,
     stallMs: config.writeStallMs,
     budget: { remainingTimeMs: context.remainingTimeMs, ...context.retryBudget },
@@ -170,6 +170,7 @@ export async function loadParts(
     }
     const partStartedAt = Date.now();
     const loaded = await loadRows(opened.body, {
+      dataset: dataset.dataset,
       writer: state.pass === 'write' ? writer : null,
       seen,
       report,

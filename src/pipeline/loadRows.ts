@@ -19,13 +19,7 @@ import {
   resolveHeader,
   toRecord,
 } from '../validation/resolveHeader.ts';
-import {
-  COLUMN_DEFS,
-  COLUMNS,
-  checkRecord,
-  REQUIRED_WIDTH,
-  TABLE_KEY,
-} from '../validation/schema.ts';
+import type { Dataset } from '../validation/schema.ts';
 
 /** S3 Batch Operations' rule: an error rate is only judged once this many rows were read. */
 export const MIN_ROWS_FOR_ERROR_RATE = 1_000;
@@ -57,6 +51,8 @@ export interface LoadProgress {
 }
 
 export interface LoadRowsOptions {
+  /** The schema the rows are checked against (the dataset the object's key picked). */
+  dataset: Dataset;
   /** Where valid rows go; null validates only (the first pass of the strict policy). */
   writer: BatchWriter | null;
   report: ReportWriter;
@@ -136,11 +132,12 @@ const MAX_HEADER_CELL = 256;
 function headerCells(
   fields: readonly string[],
   columns: Omit<FileLayout, 'delimiter' | 'encoding'>,
+  names: readonly string[],
 ): string[] {
   if (columns.kind === 'data' || fields.length === 0) {
     const cells = new Array<string>(columns.width).fill('');
     columns.mapping.forEach((at, i) => {
-      cells[at] = COLUMNS[i] as string;
+      cells[at] = names[i] as string;
     });
     return cells;
   }
@@ -153,19 +150,14 @@ const CHECK_EVERY_ROWS = 256;
 /** How often the clock is read while the writer makes the parser wait. */
 const SLOW_CHECK_MS = 1_000;
 
-const PARTITION = TABLE_KEY.partition;
-const SORT = TABLE_KEY.sort;
-
-const tableKey = (record: Record<string, unknown>): string =>
-  SORT === undefined ? String(record[PARTITION]) : `${record[PARTITION]}\u0000${record[SORT]}`;
-
 /**
  * Streams a CSV object through UTF-8 check → csv-parse → header → schema → de-duplication →
  * batched writes, reporting every rejected row. Row problems are counted and reported; a file
  * problem stops the file and is returned; infrastructure failures are thrown.
  */
 export async function loadRows(body: Readable, options: LoadRowsOptions): Promise<LoadRowsResult> {
-  const { writer, report, maxErrorRate, resume } = options;
+  const { writer, report, maxErrorRate, resume, dataset } = options;
+  const names = dataset.names;
   const rows: RowCounts = resume
     ? { ...resume.rows }
     : { total: 0, written: 0, rejected: 0, duplicates: 0 };
@@ -218,8 +210,11 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
   // place that tells a replayed row from a new one; nothing below it runs for a replayed row.
   const replay = (row: RawRow, known: FileLayout): void | Promise<void> => {
     if (!writer || !fitsLayout(row.fields, known)) return;
-    const { record, errors } = checkRecord(toRecord(row.fields, known.mapping), row.line);
-    if (!errors) return writer.put(tableKey(record), record, rowOffset, rowLine);
+    const { record, errors } = dataset.checkRecord(
+      toRecord(row.fields, known.mapping, names),
+      row.line,
+    );
+    if (!errors) return writer.put(dataset.keyOf(record), record, rowOffset, rowLine);
   };
 
   // Synchronous for a valid row: a promise only when the writer or the report asks to wait, so
@@ -231,10 +226,11 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
     if (layout === null) {
       const columns = resolveHeader(row.fields, row.line, {
         unknownColumns: options.unknownColumns,
+        dataset,
         delimiter: dialect.delimiter,
         delimiterName: delimiterName(dialect.delimiter),
       });
-      const header = headerCells(row.fields, columns);
+      const header = headerCells(row.fields, columns, names);
       layout = { ...columns, header, delimiter: dialect.delimiter, encoding: dialect.encoding };
       options.rejected?.useHeader(header);
       if (layout.kind === 'header') return;
@@ -250,8 +246,8 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
             // The row as the file has it: a semicolon file's row joined by commas would blur its fields.
             value: clipValue(row.fields.join(layout.delimiter)),
             error:
-              layout.width === COLUMNS.length
-                ? `expected ${COLUMNS.length} fields (${COLUMNS.join(', ')}), found ${row.fields.length}`
+              layout.width === names.length
+                ? `expected ${names.length} fields (${names.join(', ')}), found ${row.fields.length}`
                 : `expected ${layout.width} fields like the header, found ${row.fields.length}`,
             code: 'FIELD_COUNT',
           },
@@ -263,11 +259,14 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
       if (layout.unnamed) noteUnnamedValues(row.fields, layout, filled);
       // A rejected-rows file sent back: its cells lose the formula guard it was written with.
       const fields = layout.sentBack ? row.fields.map(unguardCell) : row.fields;
-      const { record, errors } = checkRecord(toRecord(fields, layout.mapping), row.line);
+      const { record, errors } = dataset.checkRecord(
+        toRecord(fields, layout.mapping, names),
+        row.line,
+      );
       if (errors) {
         wait = reject(errors, fields);
       } else {
-        const key = tableKey(record);
+        const key = dataset.keyOf(record);
         if (seen.add(key)) rows.duplicates++;
         if (writer) wait = writer.put(key, record, rowOffset, rowLine);
       }
@@ -276,7 +275,7 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
     checkErrorRate(row.line);
   };
 
-  if (layout) options.rejected?.useHeader(layout.header ?? headerCells([], layout));
+  if (layout) options.rejected?.useHeader(layout.header ?? headerCells([], layout, names));
   let opened: OpenedCsv;
   try {
     opened = await openCsv(body, {
@@ -286,9 +285,9 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
       gzip: options.gzip,
       detectDelimiter: (head) =>
         detectDelimiter(head, {
-          columns: COLUMN_DEFS,
-          minColumns: REQUIRED_WIDTH,
-          isRecord: isSchemaRecord,
+          columns: dataset.columns,
+          minColumns: dataset.requiredWidth,
+          isRecord: (fields) => isSchemaRecord(fields, dataset),
         }),
     });
   } catch (error) {

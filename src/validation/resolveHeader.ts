@@ -4,7 +4,7 @@ import { FileProblem } from '../errors.ts';
 import { ERROR_COLUMN } from '../s3/RejectedWriter.ts';
 import type { FileLayout } from '../types.ts';
 import { columnIndex, columnKey } from './columnName.ts';
-import { COLUMN_DEFS, COLUMNS, checkRecord, REQUIRED_WIDTH } from './schema.ts';
+import { type Dataset, studentDataset } from './schema.ts';
 
 /** For each schema column, the index of the CSV field that holds it. */
 export type ColumnMapping = readonly number[];
@@ -33,14 +33,15 @@ export function fitsLayout(fields: readonly string[], layout: ColumnLayout): boo
   return fields.length <= layout.width || usedWidth(fields) <= layout.width;
 }
 
-/** Builds a record from fields, keyed by column name. */
+/** Builds a record from fields, keyed by column name (the dataset's `names`; students' if none). */
 export function toRecord(
   fields: readonly string[],
   mapping: ColumnMapping,
+  names: readonly string[] = studentDataset().names,
 ): Record<string, string> {
   const record: Record<string, string> = {};
-  for (let i = 0; i < COLUMNS.length; i++)
-    record[COLUMNS[i] as string] = fields[mapping[i] as number] ?? '';
+  for (let i = 0; i < names.length; i++)
+    record[names[i] as string] = fields[mapping[i] as number] ?? '';
   return record;
 }
 
@@ -67,18 +68,24 @@ export interface ResolveHeaderOptions {
   delimiter?: string;
   /** How a person calls that separator (`semicolon`). */
   delimiterName?: string;
+  /** The schema the file is read against; the bundled student schema when absent. */
+  dataset?: Dataset;
 }
 
-const IDENTITY: ColumnMapping = COLUMNS.map((_, index) => index);
+const identity = (dataset: Dataset): ColumnMapping => dataset.names.map((_, index) => index);
 
 /** True when a headerless record has the schema's columns: the optional ones may trail empty. */
-function fitsWidth(fields: readonly string[]): boolean {
-  return usedWidth(fields) <= COLUMNS.length && fields.length >= REQUIRED_WIDTH;
+function fitsWidth(fields: readonly string[], dataset: Dataset): boolean {
+  return usedWidth(fields) <= dataset.names.length && fields.length >= dataset.requiredWidth;
 }
 
 /** True when these fields are a valid record in the schema's column order (a file without a header). */
-export function isSchemaRecord(fields: readonly string[]): boolean {
-  return fitsWidth(fields) && checkRecord(toRecord(fields, IDENTITY), 0).errors === null;
+export function isSchemaRecord(
+  fields: readonly string[],
+  dataset: Dataset = studentDataset(),
+): boolean {
+  if (!fitsWidth(fields, dataset)) return false;
+  return dataset.checkRecord(toRecord(fields, identity(dataset), dataset.names), 0).errors === null;
 }
 
 /**
@@ -96,6 +103,9 @@ export function resolveHeader(
   line = 1,
   options: ResolveHeaderOptions = {},
 ): ColumnLayout {
+  const dataset = options.dataset ?? studentDataset();
+  const { names: COLUMNS, columns: COLUMN_DEFS, requiredWidth: REQUIRED_WIDTH } = dataset;
+  const IDENTITY = identity(dataset);
   const names = columnIndex(COLUMN_DEFS);
   // The schema column each cell names, or -1.
   const named = fields.map((field) => names.get(columnKey(field)) ?? -1);
@@ -105,8 +115,11 @@ export function resolveHeader(
   // A semicolon file told about a comma header would blame its separator: say which was read.
   const readWith =
     delimiter === ',' ? '' : ` (read with ${options.delimiterName ?? delimiter} as the separator)`;
-  const errors = fitsWidth(fields) ? checkRecord(toRecord(fields, IDENTITY), line).errors : null;
-  const passesAsRecord = fitsWidth(fields) && errors === null;
+  const fits = fitsWidth(fields, dataset);
+  const errors = fits
+    ? dataset.checkRecord(toRecord(fields, IDENTITY, COLUMNS), line).errors
+    : null;
+  const passesAsRecord = fits && errors === null;
   if (known.length === 0) {
     if (passesAsRecord) {
       return {
@@ -120,9 +133,7 @@ export function resolveHeader(
     }
     // It may be a student's record: its shape and what is wrong with it, never its values.
     const width = usedWidth(fields);
-    const shape = fitsWidth(fields)
-      ? `${width} fields`
-      : `${width} fields (a record has ${COLUMNS.length})`;
+    const shape = fits ? `${width} fields` : `${width} fields (a record has ${COLUMNS.length})`;
     const asRecord = errors ? `, and as a record ${errors.map((e) => e.error).join('; ')}` : '';
     throw new FileProblem(
       'INVALID_HEADER',

@@ -1,25 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsPlugin from 'ajv-formats';
 import studentSchema from '../../schemas/student.schema.json' with { type: 'json' };
 import { clipValue } from '../bounds.ts';
 import { ConfigError } from '../errors.ts';
 import type { RowError, StudentRecord } from '../types.ts';
 import { aliasesProblem, namesProblem } from './columnName.ts';
+import { describe, type PropertySchema } from './describeError.ts';
 
 /** The JSON Schema types a column may have: each decides the DynamoDB type it is written as. */
 export type ColumnType = 'string' | 'integer' | 'number' | 'boolean';
 const COLUMN_TYPES: readonly ColumnType[] = ['string', 'integer', 'number', 'boolean'];
-
-interface PropertySchema {
-  [keyword: string]: unknown;
-  type?: unknown;
-  description?: string;
-  enum?: unknown[];
-  format?: string;
-  'x-aliases'?: unknown;
-}
 
 interface RecordSchema {
   properties: Record<string, PropertySchema>;
@@ -36,19 +28,50 @@ export interface Column {
   aliases: readonly string[];
 }
 
+/** What checking a row's cells gives: the record to write, or why not (the errors). */
+export interface CheckedRecord {
+  record: StudentRecord;
+  errors: RowError[] | null;
+}
+
+/**
+ * A record schema compiled once, at cold start, and handed down to the pipeline as a value: a
+ * deployment with several datasets holds one per schema file.
+ */
 export interface Dataset {
+  /** The file the schema was read from: a message about the dataset names it. */
+  source: string;
   schema: RecordSchema;
+  /** Each column's type and whether it is required, in the schema's property order. */
   columns: readonly Column[];
+  /** The column names in the order a file without a header must use: the schema's property order. */
+  names: readonly string[];
+  /** Fields a record without a header needs: up to the last required column (optional ones may trail). */
+  requiredWidth: number;
+  /** The table key, declared in the schema next to the columns it names. */
   tableKey: { partition: string; sort: string | undefined };
   validate: ValidateFunction;
+  /** The record as it is written: numbers as numbers, booleans as booleans, strings as they are. */
+  typedRecord(raw: Record<string, string>): StudentRecord;
+  /** Null when the record is valid, else one RowError per problem (the value in the report only). */
+  validateRecord(
+    record: StudentRecord,
+    line: number,
+    raw?: Record<string, string>,
+  ): RowError[] | null;
+  /** Converts a row's cells to the schema's types and checks them: the record to write, or why not. */
+  checkRecord(raw: Record<string, string>, line: number): CheckedRecord;
+  /** A valid record's table key as one string (partition, NUL, sort): what de-duplication counts. */
+  keyOf(record: StudentRecord): string;
 }
 
 // ajv-formats is CommonJS: its default export arrives wrapped under ESM.
 const addFormats = ((addFormatsPlugin as unknown as { default?: unknown }).default ??
   addFormatsPlugin) as (ajv: Ajv, formats: string[]) => Ajv;
 
+/** `source` is how a message names the schema: `SCHEMA_FILE x.json`, or a declared dataset's file. */
 function fail(source: string, problem: string): never {
-  throw new ConfigError(`SCHEMA_FILE ${source}: ${problem}`);
+  throw new ConfigError(`${source}: ${problem}`);
 }
 
 /**
@@ -57,7 +80,8 @@ function fail(source: string, problem: string): never {
  * instance and one compile per schema, at cold start; allErrors is safe because a row is bounded
  * by csv-parse's max_record_size.
  */
-export function compileDataset(raw: unknown, source: string): Dataset {
+export function compileDataset(raw: unknown, file: string, label = 'SCHEMA_FILE'): Dataset {
+  const source = `${label} ${file}`;
   const schema = raw as Partial<RecordSchema> | null;
   const properties = schema?.properties;
   if (!properties || typeof properties !== 'object' || Object.keys(properties).length === 0) {
@@ -95,44 +119,44 @@ export function compileDataset(raw: unknown, source: string): Dataset {
   } catch (error) {
     fail(source, (error as Error).message);
   }
+  const columnList = Object.freeze(columns);
+  const tableKey = Object.freeze({ partition: key.partition, sort: key.sort });
+  const checks = recordChecks(schema as RecordSchema, columnList, tableKey, validate);
   return {
+    source: file,
     schema: schema as RecordSchema,
-    columns,
-    tableKey: { partition: key.partition, sort: key.sort },
+    columns: columnList,
+    names: Object.freeze(columns.map((c) => c.name)),
+    requiredWidth: columns.findLastIndex((c) => c.required) + 1,
+    tableKey,
     validate,
+    ...checks,
   };
 }
 
-/** Reads SCHEMA_FILE (relative to the working directory, the package root on Lambda). */
-export function loadDataset(file: string | undefined): Dataset {
-  if (!file) return compileDataset(studentSchema, 'schemas/student.schema.json');
+/**
+ * Reads a schema file (relative to the working directory, the package root on Lambda); none is
+ * the bundled student schema. `label` says where the name came from, for the message.
+ */
+export function loadDataset(file: string | undefined, label = 'SCHEMA_FILE'): Dataset {
+  if (!file) return compileDataset(studentSchema, 'schemas/student.schema.json', label);
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(resolve(file), 'utf8'));
   } catch (error) {
-    fail(file, `cannot be read as JSON (${(error as Error).message})`);
+    fail(`${label} ${file}`, `cannot be read as JSON (${(error as Error).message})`);
   }
-  return compileDataset(raw, file);
+  return compileDataset(raw, file, label);
 }
 
-// Cold start: the schema is read and compiled once, and a bad one fails here, naming the file.
-const dataset = loadDataset(process.env.SCHEMA_FILE?.trim() || undefined);
-const properties = dataset.schema.properties;
+let builtIn: Dataset | undefined;
 
-/** The columns, in the order a file without a header must use: the schema's property order. */
-export const COLUMNS: readonly string[] = Object.freeze(dataset.columns.map((c) => c.name));
+/** The bundled student schema, compiled on first use: the dataset when none is named. */
+export function studentDataset(): Dataset {
+  builtIn ??= loadDataset(undefined);
+  return builtIn;
+}
 
-/** Each column's type and whether it is required, in COLUMNS order. */
-export const COLUMN_DEFS: readonly Column[] = Object.freeze(dataset.columns);
-
-/** Fields a record without a header needs: up to the last required column (optional ones may trail). */
-export const REQUIRED_WIDTH = dataset.columns.findLastIndex((c) => c.required) + 1;
-
-/** The table key, declared in the schema next to the columns it names. */
-export const TABLE_KEY = Object.freeze(dataset.tableKey);
-
-// Only these need converting: a schema of required strings (the student one) costs nothing.
-const TYPED = dataset.columns.filter((c) => c.type !== 'string' || !c.required);
 const INTEGER = /^[+-]?\d+$/;
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
@@ -153,116 +177,8 @@ function convert(cell: string, type: ColumnType): string | number | boolean {
   }
 }
 
-/**
- * The record as it is written: numbers as numbers (DynamoDB N), booleans as booleans (BOOL),
- * strings as they are (S); an empty cell of an optional column leaves the attribute out.
- */
-export function typedRecord(raw: Record<string, string>): StudentRecord {
-  if (TYPED.length === 0) return raw;
-  const record: StudentRecord = {};
-  for (const name of COLUMNS) record[name] = raw[name] ?? '';
-  for (const { name, type, required } of TYPED) {
-    const cell = raw[name] ?? '';
-    if (cell.trim() === '' && !required) delete record[name];
-    else if (type !== 'string') record[name] = convert(cell, type);
-  }
-  return record;
-}
-
-const plainList = (values: unknown[]): string => values.map((v) => String(v)).join(', ');
-
-/** Turns ajv's error into a sentence for a registrar, not for a developer, and without the value. */
-function describe(error: ErrorObject, field: string, value: string): string {
-  const property = properties[field];
-  const hint = property?.description;
-  switch (error.keyword) {
-    case 'pattern':
-      if (value.length > 0 && value.trim() === '') return 'is blank (only spaces)';
-      return hint
-        ? `has an invalid format (expected ${hint.charAt(0).toLowerCase()}${hint.slice(1)})`
-        : 'has an invalid format';
-    case 'minLength':
-      return error.params.limit === 1
-        ? 'is empty'
-        : `is too short (at least ${error.params.limit} characters)`;
-    case 'maxLength':
-      return `is too long (at most ${error.params.limit} characters)`;
-    case 'required':
-      return 'is missing';
-    case 'additionalProperties':
-      return 'is not a column of this file format';
-    case 'type':
-      if (value.trim() === '' && error.params.type !== 'string') return 'is empty';
-      if (error.params.type === 'integer') return 'is not a whole number';
-      if (error.params.type === 'number') return 'is not a number';
-      if (error.params.type === 'boolean') return 'is not true or false';
-      return error.message ?? 'is invalid';
-    case 'enum':
-      return `is not one of the allowed values (${plainList(property?.enum ?? []).slice(0, 200)})`;
-    case 'format':
-      if (error.params.format === 'date') return 'is not a date (YYYY-MM-DD)';
-      if (error.params.format === 'email') return 'is not an e-mail address';
-      return `is not a valid ${error.params.format}`;
-    case 'minimum':
-      return `is less than the minimum (${error.params.limit})`;
-    case 'exclusiveMinimum':
-      return `must be more than ${error.params.limit}`;
-    case 'maximum':
-      return `is more than the maximum (${error.params.limit})`;
-    case 'exclusiveMaximum':
-      return `must be less than ${error.params.limit}`;
-    default:
-      return error.message ?? 'is invalid';
-  }
-}
-
-/**
- * Checks a record against the schema. Returns null when valid, else one RowError per problem,
- * each naming the field and the reason (the value goes to the rejected-rows report only).
- */
-export function validateRecord(
-  record: StudentRecord,
-  line: number,
-  raw: Record<string, string> = record as Record<string, string>,
-): RowError[] | null {
-  const validate = dataset.validate;
-  if (validate(record)) return null;
-  const errors: RowError[] = [];
-  const all = validate.errors ?? [];
-  for (const error of all) {
-    const field =
-      error.keyword === 'required'
-        ? String(error.params.missingProperty)
-        : error.keyword === 'additionalProperties'
-          ? String(error.params.additionalProperty)
-          : error.instancePath.slice(1);
-    const value = String(raw[field] ?? '');
-    // An empty name fails both minLength and "not blank": say "is empty" once.
-    const saidEmpty = all.some(
-      (e) => e.keyword === 'minLength' && e.instancePath === error.instancePath,
-    );
-    if (error.keyword === 'pattern' && value === '' && saidEmpty) continue;
-    errors.push({
-      line,
-      field,
-      value: clipValue(String(value)),
-      error: `${field} ${describe(error, field, value)}`,
-      code: 'SCHEMA',
-    });
-  }
-  return errors;
-}
-
-const NUMERIC = dataset.columns.filter((c) => c.type === 'integer' || c.type === 'number');
-
 /** DynamoDB refuses a number closer to 0 than this ("Number underflow"). */
 const MIN_DYNAMODB_NUMBER = 1e-130;
-
-/** DynamoDB's limits on a key attribute's size, in bytes (a string key may not be empty either). */
-const KEY_BYTES: readonly (readonly [string, number])[] = [
-  [dataset.tableKey.partition, 2048],
-  ...(dataset.tableKey.sort === undefined ? [] : [[dataset.tableKey.sort, 1024] as const]),
-];
 
 /**
  * What a schema may let through but DynamoDB or its SDK would refuse, failing the whole batch (and
@@ -275,6 +191,8 @@ function storableErrors(
   line: number,
   raw: Record<string, string>,
   flagged: RowError[] | null,
+  numeric: readonly Column[],
+  keyBytes: readonly (readonly [string, number])[],
 ): RowError[] {
   const errors: RowError[] = [];
   const add = (field: string, reason: string): void => {
@@ -287,7 +205,7 @@ function storableErrors(
       code: 'SCHEMA',
     });
   };
-  for (const { name } of NUMERIC) {
+  for (const { name } of numeric) {
     const value = record[name];
     if (typeof value !== 'number') continue;
     const size = Math.abs(value);
@@ -297,7 +215,7 @@ function storableErrors(
       add(name, `is too close to 0 to store (DynamoDB's smallest is ${MIN_DYNAMODB_NUMBER})`);
     }
   }
-  for (const [name, limit] of KEY_BYTES) {
+  for (const [name, limit] of keyBytes) {
     const value = record[name];
     if (typeof value !== 'string') continue;
     if (value === '') add(name, 'is empty (it is part of the table key)');
@@ -309,13 +227,81 @@ function storableErrors(
   return errors;
 }
 
-/** Converts a row's cells to the schema's types and checks them: the record to write, or why not. */
-export function checkRecord(
-  raw: Record<string, string>,
-  line: number,
-): { record: StudentRecord; errors: RowError[] | null } {
-  const record = typedRecord(raw);
-  const errors = validateRecord(record, line, raw);
-  const refused = storableErrors(record, line, raw, errors);
-  return { record, errors: refused.length > 0 ? [...(errors ?? []), ...refused] : errors };
+/** The row checks of one compiled schema, each closing over what it needs of it. */
+function recordChecks(
+  schema: RecordSchema,
+  columns: readonly Column[],
+  tableKey: Dataset['tableKey'],
+  validate: ValidateFunction,
+): Pick<Dataset, 'typedRecord' | 'validateRecord' | 'checkRecord' | 'keyOf'> {
+  const names = columns.map((c) => c.name);
+  // Only these need converting: a schema of required strings (the student one) costs nothing.
+  const typed = columns.filter((c) => c.type !== 'string' || !c.required);
+  const numeric = columns.filter((c) => c.type === 'integer' || c.type === 'number');
+  // DynamoDB's limits on a key attribute's size, in bytes (a string key may not be empty either).
+  const keyBytes: readonly (readonly [string, number])[] = [
+    [tableKey.partition, 2048],
+    ...(tableKey.sort === undefined ? [] : [[tableKey.sort, 1024] as const]),
+  ];
+  const { partition, sort } = tableKey;
+
+  /**
+   * Numbers as numbers (DynamoDB N), booleans as booleans (BOOL), strings as they are (S); an
+   * empty cell of an optional column leaves the attribute out.
+   */
+  const typedRecord = (raw: Record<string, string>): StudentRecord => {
+    if (typed.length === 0) return raw;
+    const record: StudentRecord = {};
+    for (const name of names) record[name] = raw[name] ?? '';
+    for (const { name, type, required } of typed) {
+      const cell = raw[name] ?? '';
+      if (cell.trim() === '' && !required) delete record[name];
+      else if (type !== 'string') record[name] = convert(cell, type);
+    }
+    return record;
+  };
+
+  const validateRecord = (
+    record: StudentRecord,
+    line: number,
+    raw: Record<string, string> = record as Record<string, string>,
+  ): RowError[] | null => {
+    if (validate(record)) return null;
+    const errors: RowError[] = [];
+    const all = validate.errors ?? [];
+    for (const error of all) {
+      const field =
+        error.keyword === 'required'
+          ? String(error.params.missingProperty)
+          : error.keyword === 'additionalProperties'
+            ? String(error.params.additionalProperty)
+            : error.instancePath.slice(1);
+      const value = String(raw[field] ?? '');
+      // An empty name fails both minLength and "not blank": say "is empty" once.
+      const saidEmpty = all.some(
+        (e) => e.keyword === 'minLength' && e.instancePath === error.instancePath,
+      );
+      if (error.keyword === 'pattern' && value === '' && saidEmpty) continue;
+      errors.push({
+        line,
+        field,
+        value: clipValue(String(value)),
+        error: `${field} ${describe(error, field, value, schema.properties)}`,
+        code: 'SCHEMA',
+      });
+    }
+    return errors;
+  };
+
+  const checkRecord = (raw: Record<string, string>, line: number): CheckedRecord => {
+    const record = typedRecord(raw);
+    const errors = validateRecord(record, line, raw);
+    const refused = storableErrors(record, line, raw, errors, numeric, keyBytes);
+    return { record, errors: refused.length > 0 ? [...(errors ?? []), ...refused] : errors };
+  };
+
+  const keyOf = (record: StudentRecord): string =>
+    sort === undefined ? String(record[partition]) : `${record[partition]}\u0000${record[sort]}`;
+
+  return { typedRecord, validateRecord, checkRecord, keyOf };
 }

@@ -9,7 +9,7 @@ import { fixture, type SummaryMessage, useLocalStack } from '../support/harness.
  * columns decide what is written and what is rejected, and how.
  */
 
-// Read at cold start, like the deployed function: the harness sets it before anything loads it.
+// Read at cold start, like the deployed function: the harness sets it before the handler loads.
 const harness = useLocalStack({ schemaFile: 'schemas/grades.schema.json' });
 let raw: DynamoDBClient;
 

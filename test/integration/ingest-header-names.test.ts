@@ -8,7 +8,7 @@ import { type SummaryMessage, useLocalStack } from '../support/harness.ts';
  * names in other cases, with `_` or `-`, or as an alias, load; a header row is never a record.
  */
 
-// Read at cold start, like the deployed function: the harness sets it before anything loads it.
+// Read at cold start, like the deployed function: the harness sets it before the handler loads.
 const harness = useLocalStack({ schemaFile: 'schemas/contacts.schema.json' });
 
 const rowsOf = async (): Promise<Record<string, unknown>[]> =>

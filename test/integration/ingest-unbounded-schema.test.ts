@@ -8,7 +8,7 @@ import { type SummaryMessage, useLocalStack } from '../support/harness.ts';
  * infrastructure failure that retries the file into the dead-letter queue.
  */
 
-// Read at cold start, like the deployed function: the harness sets it before anything loads it.
+// Read at cold start, like the deployed function: the harness sets it before the handler loads.
 const harness = useLocalStack({ schemaFile: 'test/fixtures/measurements.schema.json' });
 
 describe('Handler: ingest, a schema without bounds on numbers and keys', () => {

@@ -1,16 +1,23 @@
 import { readFileSync } from 'node:fs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   GetObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { BatchWriteCommand, type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, S3Event } from 'aws-lambda';
 import { afterAll, beforeAll } from 'vitest';
 import { createClients } from '../../src/clients.ts';
 import { loadConfig } from '../../src/config.ts';
-import type { LocalNames, LocalStack, LocalStackOptions } from '../../src/local/LocalStack.ts';
+import {
+  encodeEventKey,
+  LOCAL_CREDENTIALS,
+  type LocalNames,
+  LocalStack,
+  type LocalStackOptions,
+} from '../../src/local/LocalStack.ts';
 import { lambdaContext } from '../../src/local/lambdaContext.ts';
 import { nextSequencer } from '../../src/local/nextSequencer.ts';
 import type { PublishedMessage } from '../../src/local/SnsStandIn.ts';
@@ -21,7 +28,6 @@ import type {
   CsvDescription,
   IngestStatus,
   RowCounts,
-  RowProblem,
   StoredObject,
   StudentRecord,
   WriteSummary,
@@ -33,6 +39,8 @@ export type Handler = ReturnType<IngestModule['createHandler']>;
 /** The JSON summary that SQS, Lambda and HTTP subscribers receive. */
 export interface Summary {
   status: IngestStatus;
+  /** The declared dataset the file was loaded as (a deployment with a datasets declaration). */
+  dataset?: string;
   source: StoredObject & { sequencer?: string };
   destination: StoredObject | null;
   rows: RowCounts;
@@ -40,7 +48,8 @@ export interface Summary {
   rejected?: StoredObject;
   fileError?: { code: string; message: string };
   csv?: CsvDescription;
-  errors: RowProblem[];
+  /** The first ten problems: line, field and reason, never the value. */
+  errors: { line: number; field: string; error: string }[];
   durationMs: number;
   writes?: WriteSummary;
   // biome-ignore lint/suspicious/noExplicitAny: fields a change adds before this type names them
@@ -64,8 +73,8 @@ export interface Upload {
 
 export interface StackOptions extends Omit<LocalStackOptions, 'onS3Event'> {
   /**
-   * The dataset's schema (SCHEMA_FILE). The function reads it at cold start, so it is set before
-   * the stack and the handler are imported; the test file must not import them itself.
+   * The one dataset's schema (SCHEMA_FILE): the stack makes its table from it, and the handlers
+   * read it at cold start. Set in the environment while the file's tests run.
    */
   schemaFile?: string;
 }
@@ -86,9 +95,10 @@ export const sampleEvent = (name: 's3-put.json' | 's3-put-encoded-key.json'): S3
 
 interface Started {
   stack: LocalStack;
+  /** The stack's settings, and SCHEMA_FILE when the harness was given one. */
+  env: Record<string, string>;
   s3: S3Client;
   ddb: DynamoDBDocumentClient;
-  encodeEventKey: (key: string) => string;
   createHandler: IngestModule['createHandler'];
   createIngestOnce: typeof createIngestOnce;
   deployed: Handler;
@@ -146,8 +156,6 @@ export class StackHarness {
       };
       process.env.SCHEMA_FILE = schemaFile;
     }
-    // Both read the schema when they are loaded, so not before SCHEMA_FILE is set.
-    const { LocalStack, encodeEventKey } = await import('../../src/local/LocalStack.ts');
     const stack = await LocalStack.start({
       ...options,
       // s3rver's events carry raw keys (`+` for a space), as real S3's do.
@@ -157,16 +165,27 @@ export class StackHarness {
       },
     });
     Object.assign(process.env, stack.env);
-    // Imported once the stack's settings are in the environment, as Lambda's would be.
+    // Imported once the stack's settings are in the environment, as Lambda's would be (the
+    // pipeline's logger, too, reads its level when it is loaded).
     const [{ createHandler, handler }, { createIngestOnce }] = await Promise.all([
       import('../../src/handlers/ingest.ts'),
       import('../../src/pipeline/ingestOnce.ts'),
     ]);
+    const env = { ...stack.env, ...(schemaFile ? { SCHEMA_FILE: schemaFile } : {}) };
     this.started = {
       stack,
+      env,
       s3: stack.s3Client(),
-      ddb: createClients(loadConfig(stack.env)).ddb,
-      encodeEventKey,
+      ddb: DynamoDBDocumentClient.from(
+        new DynamoDBClient({
+          endpoint: stack.endpoints.dynamodb,
+          region: 'us-east-1',
+          credentials: {
+            accessKeyId: LOCAL_CREDENTIALS.AWS_ACCESS_KEY_ID,
+            secretAccessKey: LOCAL_CREDENTIALS.AWS_SECRET_ACCESS_KEY,
+          },
+        }),
+      ),
       createHandler,
       createIngestOnce,
       deployed: handler,
@@ -182,8 +201,8 @@ export class StackHarness {
 
   /** The real middy handler over a pipeline with clients of its own. */
   public handler(options: HandlerOptions = {}): Handler {
-    const { createHandler, createIngestOnce } = this.running;
-    const config = loadConfig({ ...this.stack.env, ...options.env });
+    const { createHandler, createIngestOnce, env } = this.running;
+    const config = loadConfig({ ...env, ...options.env });
     const clients = createClients(config);
     options.tweak?.(clients);
     return createHandler(createIngestOnce({ clients, config, retryBudget: options.retryBudget }));
@@ -215,7 +234,7 @@ export class StackHarness {
     if (!record) throw new Error('events/s3-put.json has no record');
     record.s3.bucket = { ...record.s3.bucket, name: bucket, arn: `arn:aws:s3:::${bucket}` };
     record.s3.object = {
-      key: this.running.encodeEventKey(upload.key),
+      key: encodeEventKey(upload.key),
       size: upload.size,
       eTag: upload.eTag,
       sequencer: nextSequencer(),

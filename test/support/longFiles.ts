@@ -1,6 +1,6 @@
 import type { Context } from 'aws-lambda';
-import { lambdaContext } from '../../src/local/lambdaContext.ts';
 import type { LambdaStandIn } from '../../src/local/LambdaStandIn.ts';
+import { lambdaContext } from '../../src/local/lambdaContext.ts';
 import { type ContinuationEvent, isContinuationEvent } from '../../src/pipeline/continuation.ts';
 
 /**

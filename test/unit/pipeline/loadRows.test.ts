@@ -6,6 +6,9 @@ import { KeyTracker } from '../../../src/dynamo/KeyTracker.ts';
 import { type LoadProgress, loadRows, type ResumePoint } from '../../../src/pipeline/loadRows.ts';
 import { ReportWriter } from '../../../src/s3/ReportWriter.ts';
 import type { RowError, StudentRecord } from '../../../src/types.ts';
+import { studentDataset } from '../../../src/validation/schema.ts';
+
+const students = studentDataset();
 
 // A clean file never opens the report, so this client is never called.
 const report = () =>
@@ -32,7 +35,13 @@ interface Put {
 }
 
 /** A writer that acknowledges at once, and a report that keeps its lines: both in memory. */
-function recorder(): { writer: BatchWriter; report: ReportWriter; puts: Put[]; lines: RowError[] } {
+function recorder(): {
+  dataset: typeof students;
+  writer: BatchWriter;
+  report: ReportWriter;
+  puts: Put[];
+  lines: RowError[];
+} {
   const puts: Put[] = [];
   const lines: RowError[] = [];
   const writer = {
@@ -46,7 +55,7 @@ function recorder(): { writer: BatchWriter; report: ReportWriter; puts: Put[]; l
       lines.push(error);
     },
   } as unknown as ReportWriter;
-  return { writer, report, puts, lines };
+  return { dataset: students, writer, report, puts, lines };
 }
 
 /** The table after the puts, in order: the last put for a key wins. */
@@ -128,7 +137,12 @@ describe('Function: loadRows', () => {
     const { writer, report: lines, puts } = recorder();
 
     // Act
-    await loadRows(Readable.from([bytes]), { writer, report: lines, maxErrorRate: 0.5 });
+    await loadRows(Readable.from([bytes]), {
+      dataset: students,
+      writer,
+      report: lines,
+      maxErrorRate: 0.5,
+    });
 
     // Assess: every put's start is the end of the record before it (the first: after the header)
     const text = bytes.toString('latin1');
@@ -145,6 +159,7 @@ describe('Function: loadRows', () => {
     // Prepare: what the previous version saved, as it was stored
     const bytes = file(600);
     const whole = await loadRows(Readable.from([bytes]), {
+      dataset: students,
       writer: null,
       report: report(),
       maxErrorRate: 0.5,
@@ -159,6 +174,7 @@ describe('Function: loadRows', () => {
 
     // Act
     const rest = await loadRows(Readable.from([bytes.subarray(at)]), {
+      dataset: students,
       writer: null,
       report: report(),
       maxErrorRate: 0.5,
@@ -178,6 +194,7 @@ describe('Function: loadRows', () => {
 
     // Act
     const first = await loadRows(Readable.from([bytes]), {
+      dataset: students,
       writer: null,
       report: report(),
       maxErrorRate: 0.5,
@@ -186,12 +203,14 @@ describe('Function: loadRows', () => {
     const stoppedAt = first.stoppedAt;
     if (!stoppedAt) throw new Error('did not stop');
     const rest = await loadRows(Readable.from([bytes.subarray(stoppedAt.offset)]), {
+      dataset: students,
       writer: null,
       report: report(),
       maxErrorRate: 0.5,
       resume: { ...stoppedAt, layout: first.layout, rows: first.rows },
     });
     const whole = await loadRows(Readable.from([bytes]), {
+      dataset: students,
       writer: null,
       report: report(),
       maxErrorRate: 0.5,
@@ -219,6 +238,7 @@ describe('Function: loadRows', () => {
     const bytes = Buffer.from(`${lines.join('\n')}\n`);
     let checks = 0;
     const first = await loadRows(Readable.from([bytes]), {
+      dataset: students,
       writer: null,
       report: report(),
       maxErrorRate: 0.5,
@@ -229,6 +249,7 @@ describe('Function: loadRows', () => {
 
     // Act
     const rest = await loadRows(Readable.from([bytes.subarray(at.offset)]), {
+      dataset: students,
       writer: null,
       report: report(),
       maxErrorRate: 0.5,
@@ -247,6 +268,7 @@ describe('Function: loadRows', () => {
 
     // Act
     await loadRows(Readable.from([file(3_000)]), {
+      dataset: students,
       writer: null,
       report: report(),
       maxErrorRate: 0.5,
@@ -263,17 +285,14 @@ describe('Function: loadRows', () => {
 
   it('reports an empty file and a header-only file as file problems', async () => {
     const empty = await loadRows(Readable.from([Buffer.from('\ufeff\r\n')]), {
+      dataset: students,
       writer: null,
       report: report(),
       maxErrorRate: 0.5,
     });
     const headerOnly = await loadRows(
       Readable.from([Buffer.from('student_id,first_name,last_name,course\n')]),
-      {
-        writer: null,
-        report: report(),
-        maxErrorRate: 0.5,
-      },
+      { dataset: students, writer: null, report: report(), maxErrorRate: 0.5 },
     );
 
     expect(empty.fileError?.code).toBe('EMPTY_FILE');

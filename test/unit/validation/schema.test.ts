@@ -1,13 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../src/errors.ts';
-import {
-  COLUMNS,
-  compileDataset,
-  loadDataset,
-  TABLE_KEY,
-  validateRecord,
-} from '../../../src/validation/schema.ts';
+import { compileDataset, loadDataset, studentDataset } from '../../../src/validation/schema.ts';
+
+const { names: COLUMNS, tableKey: TABLE_KEY, validateRecord } = studentDataset();
 
 const schemaFile = JSON.parse(
   readFileSync(new URL('../../../schemas/student.schema.json', import.meta.url), 'utf8'),
