@@ -265,7 +265,7 @@ describe('Faults: failures after the rows are written', () => {
 describe('Faults: duplicate deliveries', () => {
   it('processes an event delivered 3 times, 2 of them concurrently, exactly once', async () => {
     // Prepare
-    const { clients, handler } = pipeline();
+    const { handler } = pipeline();
     const event = await local.upload('faults/dupes.csv', csv('dupes', 200));
 
     // Act
@@ -361,7 +361,7 @@ describe('Faults: hostile input', () => {
 
   it('rejects a row with thousands of columns as a row problem and loads the others', async () => {
     // Prepare
-    const { clients, handler } = pipeline();
+    const { handler } = pipeline();
     const body = `${HEADER}\nA00001,Jo,Doe,wide course\n${Array.from({ length: 5_000 }, () => 'x').join(',')}\nA00002,Al,Roe,wide course\n`;
     const event = await local.upload('faults/wide.csv', body);
 
