@@ -1,4 +1,3 @@
-import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import { type SummaryMessage, useLocalStack } from '../support/harness.ts';
 
@@ -14,12 +13,6 @@ function onlySummary(key: string): SummaryMessage {
   const summaries = harness.messagesFor(key);
   expect(summaries).toHaveLength(1);
   return summaries[0] as SummaryMessage;
-}
-
-async function reportRows(key: string): Promise<string[][]> {
-  const bytes = await harness.read(harness.names.error, key);
-  if (!bytes) throw new Error(`no report at ${key}`);
-  return parse(bytes) as string[][];
 }
 
 describe('Handler: ingest, messages about a file in another separator', () => {
@@ -38,7 +31,7 @@ describe('Handler: ingest, messages about a file in another separator', () => {
         error: 'expected 4 fields (student_id, first_name, last_name, course), found 3',
       },
     ]);
-    expect((await reportRows('sep/semicolon-count.errors.csv'))[1]?.slice(0, 3)).toEqual([
+    expect((await harness.reportRows('sep/semicolon-count.errors.csv'))[1]?.slice(0, 3)).toEqual([
       '3',
       '',
       'H10002;Müller, Hans;Schmidt',
@@ -60,7 +53,7 @@ describe('Handler: ingest, messages about a file in another separator', () => {
         'The first row is neither the header "student_id,first_name,last_name,course" nor a valid record in that column order: it has 4 fields (read with semicolon as the separator), none of them a column name, and as a record student_id has an invalid format (expected one capital letter and five digits, e.g. A10001).',
     });
     expect(summary.parts.email).not.toContain('Ada');
-    expect((await reportRows('sep/headerless-bad.errors.csv'))[1]?.slice(0, 3)).toEqual([
+    expect((await harness.reportRows('sep/headerless-bad.errors.csv'))[1]?.slice(0, 3)).toEqual([
       '1',
       '',
       'bad01;Ada;Lovelace;Math 101',

@@ -25,12 +25,6 @@ function ingestWith(env: Record<string, string>, key: string, body: Buffer | str
   return harness.ingest(key, body, harness.handler({ env }));
 }
 
-async function reportRows(key: string): Promise<string[][]> {
-  const bytes = await harness.read(harness.names.error, key);
-  if (!bytes) throw new Error(`no report at ${key}`);
-  return parse(bytes) as string[][];
-}
-
 describe('Handler: ingest, Excel leftovers', () => {
   it('ignores empty header cells and their columns, and skips all-empty rows like empty lines', async () => {
     // Prepare
@@ -103,7 +97,7 @@ describe('Handler: ingest, Excel leftovers', () => {
     expect(summary.json.errors).toEqual([
       { line: 5, field: 'last_name', error: 'last_name is empty' },
     ]);
-    expect((await reportRows('excel/bad-row.errors.csv')).slice(1)).toEqual([
+    expect((await harness.reportRows('excel/bad-row.errors.csv')).slice(1)).toEqual([
       ['5', 'last_name', '', 'last_name is empty'],
     ]);
     expect((await harness.tableRows()).map((row) => row.student_id)).toEqual(['E10012']);
@@ -286,7 +280,7 @@ describe('Handler: ingest, separators', () => {
     const everything = JSON.stringify(summary.parts) + summary.published.subject;
     for (const word of ['A10001', 'Reacher', 'Lockpicking']) expect(everything).not.toContain(word);
     // The line itself is shown only in the private report.
-    const report = await reportRows('sep/none.errors.csv');
+    const report = await harness.reportRows('sep/none.errors.csv');
     const [firstLine] = fixture('no-separator.csv').toString().split('\n');
     expect(report.slice(1)).toEqual([['1', '', firstLine, summary.json.fileError?.message]]);
   });

@@ -65,12 +65,6 @@ async function expectMoved(upload: Upload, bucket: string, body: Buffer): Promis
   expect(await harness.read(bucket, upload.key)).toEqual(body);
 }
 
-async function reportRows(key: string): Promise<string[][]> {
-  const bytes = await harness.read(harness.names.error, key);
-  if (!bytes) throw new Error(`no report at ${key}`);
-  return parse(bytes) as string[][];
-}
-
 describe('Handler: ingest, SUCCEEDED', () => {
   it('loads every row, archives the file under the same key and publishes one summary', async () => {
     // Prepare
@@ -244,7 +238,7 @@ describe('Handler: ingest, PARTIAL', () => {
       { student_id: 'E50010', first_name: 'Ok', last_name: 'Row', course: 'Security' },
     ]);
     await expectMoved(upload, error, body);
-    expect(await reportRows(reportKey)).toEqual([
+    expect(await harness.reportRows(reportKey)).toEqual([
       ['line', 'field', 'value', 'error'],
       [
         '3',
@@ -292,7 +286,7 @@ describe('Handler: ingest, PARTIAL', () => {
     await harness.ingest('formula-injection.csv', fixture('formula-injection.csv'));
 
     // Assess
-    const report = await reportRows('formula-injection.errors.csv');
+    const report = await harness.reportRows('formula-injection.errors.csv');
     expect(report.slice(1).map(([line, field, value]) => [line, field, value])).toEqual([
       ['3', 'student_id', `'=HYPERLINK("http://example.com/x","click")`],
       ['4', 'student_id', "'+1"],
@@ -394,7 +388,7 @@ describe('Handler: ingest, object keys', () => {
 
     // Assess
     await expectMoved(upload, harness.names.error, body);
-    expect((await reportRows(reportKey)).length).toBe(6);
+    expect((await harness.reportRows(reportKey)).length).toBe(6);
     const summary = onlySummary(key);
     expect(summary.json.report).toEqual({ bucket: harness.names.error, key: reportKey });
     expect(summary.published.subject).toMatch(/: 3 loaded, 5 rejected$/);

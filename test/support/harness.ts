@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { BatchWriteCommand, DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, S3Event } from 'aws-lambda';
+import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll } from 'vitest';
 import { createClients } from '../../src/clients.ts';
 import { loadConfig } from '../../src/config.ts';
@@ -340,6 +341,13 @@ export class StackHarness {
       if ((error as Error).name === 'NoSuchKey') return null;
       throw error;
     }
+  }
+
+  /** The rows of a CSV report in the error bucket (a rejected-rows report: header row first). */
+  public async reportRows(key: string): Promise<string[][]> {
+    const bytes = await this.read(this.names.error, key);
+    if (!bytes) throw new Error(`no report at ${key}`);
+    return parse(bytes) as string[][];
   }
 
   /** Every item of a table (the student table unless told), read from the stand-in itself. */
