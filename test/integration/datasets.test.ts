@@ -1,5 +1,3 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { lambdaContext } from '../../src/local/lambdaContext.ts';
 import { useLocalStack } from '../support/harness.ts';
@@ -10,21 +8,6 @@ import { useLocalStack } from '../support/harness.ts';
  * grades schema and table (integer, boolean and optional columns).
  */
 const local = useLocalStack({ datasetsFile: 'schemas/datasets.json' });
-
-async function scan(table: string): Promise<Record<string, unknown>[]> {
-  const ddb = DynamoDBDocumentClient.from(
-    new DynamoDBClient({
-      endpoint: local.stack.endpoints.dynamodb,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    }),
-  );
-  try {
-    return (await ddb.send(new ScanCommand({ TableName: table }))).Items ?? [];
-  } finally {
-    ddb.destroy();
-  }
-}
 
 describe('Handler: ingest, several datasets in one stack', () => {
   it('loads each file with the schema and into the table its prefix picks, and names the dataset', async () => {
@@ -38,10 +21,10 @@ describe('Handler: ingest, several datasets in one stack', () => {
     await local.drive(handler, await local.upload('grades/term1.csv', grades), lambdaContext);
 
     // Assess
-    expect(await scan('students')).toEqual([
+    expect(await local.scan('students')).toEqual([
       { student_id: 'A10001', first_name: 'Ada', last_name: 'Lovelace', course: 'Math 101' },
     ]);
-    expect(await scan('grades')).toEqual([
+    expect(await local.scan('grades')).toEqual([
       { student_id: 'G10001', course: 'Math 101', credits: 5, grade: 'A', passed: true },
     ]);
     const [studentSummary] = local.summariesFor('students/term1.csv');
@@ -70,6 +53,6 @@ describe('Handler: ingest, several datasets in one stack', () => {
       status: 'SUCCEEDED',
       dataset: 'students',
     });
-    expect((await scan('students')).map((item) => item.student_id)).toContain('B20002');
+    expect((await local.scan('students')).map((item) => item.student_id)).toContain('B20002');
   });
 });
