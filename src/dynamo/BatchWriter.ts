@@ -72,7 +72,7 @@ export class BatchWriter {
   private readonly window = new Set<Promise<void>>();
   private readonly held = new Set<Promise<void>>();
   private failure: InfrastructureError | null = null;
-  /** Batches being sent; the stall clock starts when the first one of a busy spell starts. */
+  /** Batches being sent; the stall clock starts with a busy spell (items sent again continue it). */
   private active = 0;
   private lastProgressAt = 0;
   private sampled = { at: performance.now(), items: 0, calls: 0, throttled: 0 };
@@ -98,11 +98,12 @@ export class BatchWriter {
   public put(key: string, item: StudentRecord, offset = 0, line = 1): void | Promise<void> {
     if (this.failure) throw this.failure;
     const buffered = this.pending.find(key);
-    if (buffered) {
+    // A buffered key still in flight was handed back: a later row waits for its batch to settle.
+    if (buffered && !this.inFlightKeys.has(key)) {
       buffered.item = item;
       return;
     }
-    return this.queue(key, { item, offset, line });
+    return this.queue(key, { key, item, offset, line });
   }
 
   private queue(key: string, entry: Entry): void | Promise<void> {
@@ -173,10 +174,13 @@ export class BatchWriter {
 
   /** Sends what is buffered and waits for every call in flight. Throws the first failure. */
   public async flush(): Promise<BatchWriterStats> {
-    // Rows held back behind their key's batch are queued once it lands: wait for them first.
-    while (this.held.size > 0) await Promise.all(this.held);
-    if (this.pending.buffered > 0) await this.dispatch();
-    while (this.window.size > 0) await Promise.all(this.window);
+    // Held rows are queued once their key's batch lands, handed-back items return to the buffer.
+    for (;;) {
+      if (this.held.size > 0) await Promise.all(this.held);
+      else if (this.pending.buffered > 0 && !this.cut && !this.failure) await this.dispatch();
+      else if (this.window.size > 0) await Promise.race(this.window);
+      else break;
+    }
     if (this.failure) throw this.failure;
     if (this.cut && !this.settling) {
       throw new InfrastructureError(
@@ -210,7 +214,7 @@ export class BatchWriter {
 
   private async dispatch(): Promise<void> {
     if (this.cut) return;
-    const { keys, batch: waiting } = this.pending.take();
+    const { keys, batch: waiting } = this.pending.take(BATCH_SIZE);
     // The window follows the learned rate, so a deadline never waits long for it to drain.
     while (this.window.size >= this.rate.inFlight()) await Promise.race(this.window);
     if (this.failure) throw this.failure;
@@ -234,7 +238,7 @@ export class BatchWriter {
   }
 
   private async send(batch: Unacknowledged): Promise<void> {
-    if (this.active++ === 0) this.lastProgressAt = performance.now();
+    if (this.active++ === 0 && batch.cause === null) this.lastProgressAt = performance.now();
     try {
       await this.sendUntilAccepted(batch);
       this.pending.acknowledged(batch);
@@ -246,7 +250,7 @@ export class BatchWriter {
   private async sendUntilAccepted(batch: Unacknowledged): Promise<void> {
     const table = this.options.tableName;
     let requests = batch.entries.map((entry) => toPutRequest(entry.item));
-    let cause: unknown = null;
+    let cause: unknown = batch.cause;
     /** Errors in a row that are not throttling: those back off exponentially. */
     let errors = 0;
     this.stats.batches++;
@@ -273,9 +277,10 @@ export class BatchWriter {
         if (accepted > 0) this.lastProgressAt = performance.now();
         if (unprocessed.length === 0) return;
         this.stats.throttled++;
+        cause = new Error(`${unprocessed.length} UnprocessedItems`);
+        if (this.handBack(batch, unprocessed.length, cause)) return;
         requests = unprocessed;
         errors = 0;
-        cause = new Error(`${unprocessed.length} UnprocessedItems`);
       } catch (error) {
         if (this.cut) throw CUT;
         if (!isTransient(error)) {
@@ -289,6 +294,7 @@ export class BatchWriter {
           this.stats.throttled++;
           this.stats.rejected++;
           this.rate.onOutcome({ sent: requests.length, accepted: 0, sentAt });
+          if (requests.length < BATCH_SIZE && this.handBack(batch, requests.length, cause)) return;
         } else {
           errors++;
         }
@@ -297,6 +303,13 @@ export class BatchWriter {
       if (errors > 0)
         await this.wait(fullJitterDelay(errors - 1, this.budget), requests.length, cause);
     }
+  }
+
+  /** Items handed back go out again with the next rows (PendingRows.handBack); never after the cut. */
+  private handBack(batch: Unacknowledged, handedBack: number, cause: unknown): boolean {
+    if (this.cut || !this.pending.handBack(batch, handedBack, cause)) return false;
+    this.stats.retries++;
+    return true;
   }
 
   /**

@@ -22,6 +22,7 @@ export interface BatchWriterOptions {
 export interface BatchWriterStats {
   /** Items DynamoDB accepted. */
   itemsWritten: number;
+  /** Batches formed from the buffer (items a call handed back are batched again with later ones). */
   batches: number;
   /** BatchWriteItem calls made, repeats included. */
   calls: number;
@@ -41,14 +42,20 @@ export interface RowStart {
 
 /** One row's item while it is not acknowledged, and where the earliest row for its key starts. */
 export interface Entry {
+  /** The item's exact table key. */
+  key: string;
   item: StudentRecord;
   offset: number;
   line: number;
+  /** The push-back that handed this item back, when it is being sent again. */
+  retryCause?: unknown;
 }
 
 /** A batch's items not yet acknowledged: shrinks as the table accepts them. */
 export interface Unacknowledged {
   entries: Entry[];
+  /** Why some of its items are sent again (they came back from an earlier call), or null. */
+  cause: unknown;
 }
 
 /** The progress line's view of the writes since the previous sample. */

@@ -47,13 +47,43 @@ export class PendingRows {
     this.heldEntries.delete(entry);
   }
 
-  /** Empties the buffer into a batch, unacknowledged until acknowledged() is called for it. */
-  public take(): { keys: string[]; batch: Unacknowledged } {
-    const taken = this.buffer;
-    this.buffer = new Map();
-    const batch: Unacknowledged = { entries: [...taken.values()] };
+  /**
+   * Takes up to `max` buffered entries, the earliest first, into a batch, unacknowledged until
+   * acknowledged() is called for it (entries handed back may overfill the buffer).
+   */
+  public take(max: number): { keys: string[]; batch: Unacknowledged } {
+    let taken = this.buffer;
+    if (taken.size <= max) this.buffer = new Map();
+    else {
+      taken = new Map();
+      for (const [key, entry] of this.buffer) {
+        if (taken.size === max) break;
+        taken.set(key, entry);
+        this.buffer.delete(key);
+      }
+    }
+    const entries = [...taken.values()];
+    const retried = entries.find((entry) => entry.retryCause !== undefined);
+    const batch: Unacknowledged = { entries, cause: retried ? retried.retryCause : null };
     this.unacknowledged.add(batch);
     return { keys: [...taken.keys()], batch };
+  }
+
+  /**
+   * Puts the entries a call handed back (`handedBack` items) into the buffer, so they go out
+   * again with the next rows in full calls instead of in ever smaller ones: the window holds
+   * calls, not items. Their keys stay in flight until the batch settles (a later row of such a
+   * key waits behind it, then replaces the buffered item: the last row still wins). Only when
+   * each item handed back was told apart; otherwise the batch retries as it is.
+   */
+  public handBack(batch: Unacknowledged, handedBack: number, cause: unknown): boolean {
+    if (batch.entries.length !== handedBack) return false;
+    for (const entry of batch.entries) {
+      entry.retryCause = cause;
+      this.buffer.set(entry.key, entry);
+    }
+    batch.entries = [];
+    return true;
   }
 
   /**

@@ -5,6 +5,7 @@ import { PendingRows, stillUnacknowledged } from '../../../src/dynamo/pendingRow
 import { toPutRequest } from '../../../src/dynamo/toPutRequest.ts';
 
 const entry = (id: string, offset: number, line: number): Entry => ({
+  key: id,
   item: { student_id: id, course: 'Maths' },
   offset,
   line,
@@ -12,6 +13,49 @@ const entry = (id: string, offset: number, line: number): Entry => ({
 const requestOf = (row: Entry): WriteRequest => toPutRequest(row.item);
 
 describe('Class: PendingRows', () => {
+  describe('Method: take / handBack', () => {
+    it('takes at most the batch size, the earliest first, and batches handed-back rows again with their cause', () => {
+      // Prepare: a batch of 3 sent; the table hands 2 back while 2 more rows were buffered
+      const rows = new PendingRows();
+      for (const [i, id] of ['A', 'B', 'C'].entries()) rows.add(id, entry(id, i * 10, i + 2));
+      const { batch } = rows.take(25);
+      rows.add('D', entry('D', 30, 5));
+      rows.add('E', entry('E', 40, 6));
+      const sent = batch.entries.map(requestOf);
+      const cause = new Error('2 UnprocessedItems');
+      rows.answered(batch, sent, 1, [sent[2] as WriteRequest, sent[0] as WriteRequest]);
+
+      // Act
+      const handedBack = rows.handBack(batch, 2, cause);
+      const next = rows.take(3);
+
+      // Assess: the batch is empty; the 2 wait in the buffer, still under the watermark
+      expect(handedBack).toBe(true);
+      expect(batch.entries).toEqual([]);
+      expect(next.keys).toEqual(['D', 'E', 'C']);
+      expect(next.batch.cause).toBe(cause);
+      expect(rows.buffered).toBe(1);
+      expect(rows.count).toBe(4);
+      expect(rows.lowWatermark()).toEqual({ offset: 0, line: 2 });
+    });
+
+    it('does not hand back a batch whose items could not be told apart', () => {
+      // Prepare
+      const rows = new PendingRows();
+      rows.add('A', entry('A', 0, 2));
+      const { batch } = rows.take(25);
+
+      // Act: 2 handed back, but the batch kept all 3 of its entries
+      batch.entries.push(entry('B', 10, 3), entry('C', 20, 4));
+      const handedBack = rows.handBack(batch, 2, new Error('x'));
+
+      // Assess
+      expect(handedBack).toBe(false);
+      expect(batch.entries).toHaveLength(3);
+      expect(rows.buffered).toBe(0);
+    });
+  });
+
   describe('Method: lowWatermark', () => {
     it('is null when nothing was added, and once every batch is acknowledged', () => {
       // Prepare
@@ -20,7 +64,7 @@ describe('Class: PendingRows', () => {
       rows.add('A', entry('A', 10, 2));
 
       // Act
-      const { batch } = rows.take();
+      const { batch } = rows.take(25);
       rows.answered(batch, [requestOf(entry('A', 10, 2))], 1, []);
       rows.acknowledged(batch);
 
@@ -34,7 +78,7 @@ describe('Class: PendingRows', () => {
       const rows = new PendingRows();
       rows.add('B', entry('B', 40, 4));
       rows.add('C', entry('C', 60, 6));
-      const { keys } = rows.take();
+      const { keys } = rows.take(25);
       rows.add('D', entry('D', 80, 8));
       const held = entry('E', 20, 2);
 
@@ -52,7 +96,7 @@ describe('Class: PendingRows', () => {
       const rows = new PendingRows();
       const sent = [entry('A', 0, 1), entry('B', 10, 2), entry('C', 20, 3)];
       for (const row of sent) rows.add(row.item.student_id as string, row);
-      const { batch } = rows.take();
+      const { batch } = rows.take(25);
       const requests = sent.map(requestOf);
 
       // Act: A and B accepted, C handed back
@@ -73,7 +117,7 @@ describe('Class: PendingRows', () => {
       // Act
       const sizes = [rows.add('A', entry('A', 0, 1)), rows.add('B', entry('B', 5, 2))];
       const found = rows.find('B');
-      rows.take();
+      rows.take(25);
 
       // Assess
       expect(sizes).toEqual([1, 2]);
