@@ -100,6 +100,11 @@ export class AdaptiveRate {
   private openWindow = 2;
   /** How often the rate was cut. */
   public decreases = 0;
+  /**
+   * Whether the last push-back judged was random (the table took the same share at lower rates),
+   * not the table at its capacity or its noise.
+   */
+  public randomPushBacks = false;
 
   public constructor(options: AdaptiveRateOptions) {
     this.maxInFlight = options.maxInFlight;
@@ -131,6 +136,15 @@ export class AdaptiveRate {
     // Multiplicative recovery to the rate of the last cut, not one step per clean window.
     const recovered = Math.min(this.lastMax, this.limit * 2 ** ((t * 1000) / this.recoveryMs));
     return Math.max(this.minRate, this.limit, recovered, cubic);
+  }
+
+  /**
+   * Whether items a call handed back should go out again in full calls with the next ones: the
+   * push-backs are random and the calls in flight, not the rate, limit the writes (the window
+   * holds calls, not items). At a table's capacity a small remainder fits what it has left.
+   */
+  public fullCallsPay(now = this.now()): boolean {
+    return this.randomPushBacks && this.inFlight(now) >= this.maxInFlight;
   }
 
   /** Calls that may be in flight (or waiting for their turn) now. */
@@ -220,8 +234,10 @@ export class AdaptiveRate {
     // A table answers in part even below its pace: its bucket fills continuously, calls take 25
     // units at once, and just after a cut it is still empty. While it accepts about as much as
     // we send, a push-back is that noise and no reason to slow down further.
+    this.randomPushBacks = false;
     if (Number.isFinite(current) && share * TOLERANCE >= 1) return;
     if (this.rateIndependent(sent, share)) {
+      this.randomPushBacks = true;
       this.probe(now, current, sent);
       return;
     }

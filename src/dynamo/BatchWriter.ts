@@ -76,6 +76,8 @@ export class BatchWriter {
   private active = 0;
   private lastProgressAt = 0;
   private sampled = { at: performance.now(), items: 0, calls: 0, throttled: 0 };
+  /** Items handed back go out again with the next rows when full calls pay (AdaptiveRate). */
+  private readonly fullCalls = () => !this.cut && this.rate.fullCallsPay();
 
   public constructor(
     private readonly client: DynamoDBClient,
@@ -136,10 +138,10 @@ export class BatchWriter {
   }
 
   /**
-   * Ends the writes of a part that hands over: sends what is queued until `leftMs()` (the time
-   * left before the cut; by default the budget's time left less its safety margin) reaches 0 or everything is acknowledged; then sends
-   * nothing more, aborts the calls in flight and waits for them at most `abortWaitMs`. Returns
-   * lowWatermark(). Running out of time is no failure here; any other failure is thrown.
+   * Ends the writes of a part that hands over: sends what is queued until all is acknowledged or
+   * `leftMs()` (by default the budget's time left less its margin) is 0; then sends nothing more,
+   * aborts the calls in flight, waits for them at most `abortWaitMs` and returns lowWatermark().
+   * Running out of time is no failure here; any other failure is thrown.
    */
   public async settle(
     leftMs = () => this.budget.remainingTimeMs() - this.budget.safetyMarginMs,
@@ -278,7 +280,8 @@ export class BatchWriter {
         if (unprocessed.length === 0) return;
         this.stats.throttled++;
         cause = new Error(`${unprocessed.length} UnprocessedItems`);
-        if (this.handBack(batch, unprocessed.length, cause)) return;
+        if (this.pending.handBack(batch, unprocessed.length, cause, this.fullCalls()))
+          return void this.stats.retries++;
         requests = unprocessed;
         errors = 0;
       } catch (error) {
@@ -294,7 +297,11 @@ export class BatchWriter {
           this.stats.throttled++;
           this.stats.rejected++;
           this.rate.onOutcome({ sent: requests.length, accepted: 0, sentAt });
-          if (requests.length < BATCH_SIZE && this.handBack(batch, requests.length, cause)) return;
+          if (
+            requests.length < BATCH_SIZE &&
+            this.pending.handBack(batch, requests.length, cause, this.fullCalls())
+          )
+            return void this.stats.retries++;
         } else {
           errors++;
         }
@@ -303,13 +310,6 @@ export class BatchWriter {
       if (errors > 0)
         await this.wait(fullJitterDelay(errors - 1, this.budget), requests.length, cause);
     }
-  }
-
-  /** Items handed back go out again with the next rows (PendingRows.handBack); never after the cut. */
-  private handBack(batch: Unacknowledged, handedBack: number, cause: unknown): boolean {
-    if (this.cut || !this.pending.handBack(batch, handedBack, cause)) return false;
-    this.stats.retries++;
-    return true;
   }
 
   /**

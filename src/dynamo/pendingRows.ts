@@ -74,10 +74,10 @@ export class PendingRows {
    * again with the next rows in full calls instead of in ever smaller ones: the window holds
    * calls, not items. Their keys stay in flight until the batch settles (a later row of such a
    * key waits behind it, then replaces the buffered item: the last row still wins). Only when
-   * each item handed back was told apart; otherwise the batch retries as it is.
+   * each item handed back was told apart, and `when`; otherwise the batch retries as it is.
    */
-  public handBack(batch: Unacknowledged, handedBack: number, cause: unknown): boolean {
-    if (batch.entries.length !== handedBack) return false;
+  public handBack(batch: Unacknowledged, handedBack: number, cause: unknown, when = true): boolean {
+    if (!when || batch.entries.length !== handedBack) return false;
     for (const entry of batch.entries) {
       entry.retryCause = cause;
       this.buffer.set(entry.key, entry);
