@@ -180,6 +180,18 @@ export class LocalStack {
     return Object.fromEntries(readDeclaration(file).map((d) => [d.name, d.name]));
   }
 
+  /** Each declared dataset's prefix of the inbound bucket (the default's keys may have any). */
+  public get datasetPrefixes(): Record<string, string> {
+    const file = this.options.datasetsFile;
+    if (!file) return {};
+    return Object.fromEntries(
+      readDeclaration(file).map((d) => [
+        d.name,
+        d.default ? `${d.prefix} or any other key` : d.prefix,
+      ]),
+    );
+  }
+
   /** A stack without a declaration serves the schema SCHEMA_FILE names, as the function does. */
   private schemaFile(): string | undefined {
     return this.options.datasetsFile ? undefined : process.env.SCHEMA_FILE;
