@@ -6,9 +6,9 @@
 // (src/datasets.ts); this reads only what the template needs, and the template test compares the
 // tables it makes with the schemas as the function compiles them.
 const { readFileSync } = require('node:fs');
-const { join } = require('node:path');
+const { resolve } = require('node:path');
 
-const ROOT = join(__dirname, '..');
+const ROOT = resolve(__dirname, '..');
 const DECLARATION = 'schemas/datasets.json';
 
 /**
@@ -24,7 +24,7 @@ const ATTRIBUTE_TYPES = { string: 'S', integer: 'N', number: 'N' };
 
 function readJson(file) {
   try {
-    return JSON.parse(readFileSync(join(ROOT, file), 'utf8'));
+    return JSON.parse(readFileSync(resolve(ROOT, file), 'utf8'));
   } catch (error) {
     throw new Error(`${file} cannot be read as JSON (${error.message})`);
   }
