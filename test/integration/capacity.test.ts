@@ -105,11 +105,15 @@ describe('Capacity: a table slower than the loader', () => {
         rows: { total: 600, written: 600, rejected: 0, duplicates: 0 },
       }),
     ]);
-    // The write stats of every part were carried to the last one: every call the table saw.
-    // (A call cut in flight was counted, but its answer never seen: its pushback may be missing.)
+    // The write stats of every part were carried to the last one: every call the table saw, and
+    // the calls a cut aborted on their way, which it may not have seen (at 50 items/s a part keeps
+    // at most 4 calls, 2 s of writes, in flight). A call cut in flight was counted, but its answer
+    // never seen: its pushback may be missing.
     const writes = summaries[0]?.writes as Record<string, number>;
+    expect(writes.calls).toBeGreaterThanOrEqual(proxy.stats.calls);
+    expect(writes.calls).toBeLessThanOrEqual(proxy.stats.calls + 4 * checkpoints.length);
     expect(writes).toEqual({
-      calls: proxy.stats.calls,
+      calls: expect.any(Number),
       throttled: expect.any(Number),
       rejected: expect.any(Number),
       rowsPerSecond: expect.any(Number),
