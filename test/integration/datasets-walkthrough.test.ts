@@ -2,10 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { createClients } from '../../src/clients.ts';
-import { loadConfig } from '../../src/config.ts';
 import { lambdaContext } from '../../src/local/lambdaContext.ts';
 import { useLocalStack } from '../support/harness.ts';
 
@@ -80,9 +77,7 @@ describe('Walkthrough: adding a dataset (docs/datasets.md)', () => {
     await local.drive(handler, await local.upload('term.csv', enrolments), lambdaContext);
 
     // Assess
-    const { ddb } = createClients(loadConfig(local.stack.env));
-    const scan = async (table: string) =>
-      (await ddb.send(new ScanCommand({ TableName: table }))).Items ?? [];
+    const scan = (table: string) => local.items(() => true, table);
     const items = await scan('rooms');
     expect(items.map((item) => `${item.building} ${item.room}: ${item.seats}`).sort()).toEqual([
       'Annex 101: 12',

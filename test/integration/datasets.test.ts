@@ -2,9 +2,6 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import batchEvent from '../../events/batch-ops-2.0.json' with { type: 'json' };
@@ -12,6 +9,7 @@ import type { BatchEvent } from '../../src/batch/types.ts';
 import { encodeEventKey } from '../../src/local/LocalStack.ts';
 import { lambdaContext } from '../../src/local/lambdaContext.ts';
 import { logger } from '../../src/observability.ts';
+import { captureIo } from '../support/captureIo.ts';
 import { useLocalStack } from '../support/harness.ts';
 
 /*
@@ -26,20 +24,8 @@ vi.hoisted(() => {
 });
 const local = useLocalStack({ datasetsFile: 'schemas/datasets.json' });
 
-async function scan(table: string): Promise<Record<string, unknown>[]> {
-  const ddb = DynamoDBDocumentClient.from(
-    new DynamoDBClient({
-      endpoint: local.stack.endpoints.dynamodb,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    }),
-  );
-  try {
-    return (await ddb.send(new ScanCommand({ TableName: table }))).Items ?? [];
-  } finally {
-    ddb.destroy();
-  }
-}
+/** Every item of a table of the stack. */
+const scan = (table: string): Promise<Record<string, unknown>[]> => local.items(() => true, table);
 
 describe('Handler: ingest, several datasets in one stack', () => {
   it('loads each file with the schema and into the table its prefix picks, and names the dataset', async () => {
@@ -266,16 +252,7 @@ describe('S3 Batch Operations and the backfill CLI, several datasets', () => {
       'code,year,title,credits\nART100,2030,Drawing,2\n',
     );
     const directory = await mkdtemp(join(tmpdir(), 'backfill-'));
-    let out = '';
-    const io = {
-      out: new Writable({
-        write: (chunk, _e, done) => {
-          out += chunk;
-          done();
-        },
-      }),
-      err: new Writable({ write: (_chunk, _e, done) => done() }),
-    };
+    const { io, text } = captureIo();
 
     try {
       // Act
@@ -287,7 +264,7 @@ describe('S3 Batch Operations and the backfill CLI, several datasets', () => {
 
       // Assess
       expect(codes).toEqual([0, 0]);
-      const reports = [...out.matchAll(/Completion report: (.+)$/gm)].map((m) => m[1] ?? '');
+      const reports = [...text().matchAll(/Completion report: (.+)$/gm)].map((m) => m[1] ?? '');
       const rows = await Promise.all(
         reports.map(async (report) => parse(await readFile(report, 'utf8')) as string[][]),
       );

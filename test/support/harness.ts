@@ -128,18 +128,17 @@ export class StackHarness {
     return (await out.Body?.transformToString()) ?? '';
   }
 
-  /** Every item of the student table that `keep` keeps, read from the stand-in itself. */
+  /** Every item of the student table (or `table`) that `keep` keeps, read from the stand-in itself. */
   public async items(
     keep: (item: Record<string, unknown>) => boolean,
+    table = this.stack.names.table,
   ): Promise<Record<string, unknown>[]> {
     const { ddb } = createClients(loadConfig(this.stack.env));
     const items: Record<string, unknown>[] = [];
     let ExclusiveStartKey: Record<string, unknown> | undefined;
     try {
       do {
-        const page = await ddb.send(
-          new ScanCommand({ TableName: this.stack.names.table, ExclusiveStartKey }),
-        );
+        const page = await ddb.send(new ScanCommand({ TableName: table, ExclusiveStartKey }));
         items.push(...(page.Items ?? []).filter(keep));
         ExclusiveStartKey = page.LastEvaluatedKey;
       } while (ExclusiveStartKey);
