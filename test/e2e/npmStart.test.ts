@@ -1,8 +1,10 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { parse } from 'csv-parse/sync';
+import { stringify } from 'csv-stringify/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findOnPath } from '../support/startMoto.ts';
 
@@ -185,5 +187,46 @@ describe.skipIf(awsMissing && process.env.CI !== 'true')('npm start', () => {
     // Assess
     await waitFor(/SNS summary ━━ \[SUCCEEDED\] Roster\.Csv \(students\): 5 rows loaded/);
     expect(output).toContain('The file is now at s3://archive/Roster.Csv');
+  }, 120_000);
+  it('round-trips rejected rows as the README shows: aws s3 cp the rejected file, fix it, upload it back', async () => {
+    // Prepare: the printed command, with the fixture of bad rows
+    const [copy] = output.match(/^ {2}AWS_ACCESS_KEY_ID=\S+ .* s3 cp \S+ s3:\/\/\S+$/m) ?? [];
+    const cp = (from: string, to: string) =>
+      freshShell((copy ?? '').replace(/ s3 cp \S+ s3:\/\/\S+$/, ` s3 cp ${from} ${to}`));
+    await cp('test/fixtures/invalid-rows.csv', 's3://inbound/invalid-rows.csv');
+    const partial = await waitFor(
+      /SNS summary ━━ \[PARTIAL\] invalid-rows\.csv:[\s\S]*?Fix the (\d+) rows? in (s3:\/\/\S+\.rejected\.csv) and upload it to the inbound bucket/,
+    );
+    const [, count, rejectedUrl] = partial;
+    const local = join(home, 'invalid-rows.rejected.csv');
+
+    // Act: download it, fix the cells as a person would (error column kept), upload it back
+    await cp(rejectedUrl ?? '', local);
+    const rows = parse((await readFile(local, 'utf8')).replace(/^\uFEFF/, '')) as string[][];
+    const [header, ...rejected] = rows;
+    const fixed = rejected.map((row) => {
+      // A row the file could not split came back as its raw text in the first column.
+      const cells = row[0]?.includes(',') ? (row[0] ?? '').split(',') : row.slice(0, 4);
+      const [id = '', first = '', last = '', course = ''] = cells;
+      return [
+        id.toUpperCase(),
+        first || 'Fixed',
+        last || 'Fixed',
+        course.length > 50 || !course ? 'Security' : course,
+        row.at(-1) ?? '',
+      ];
+    });
+    await writeFile(local, stringify([header ?? [], ...fixed]));
+    await cp(local, 's3://inbound/invalid-rows-fixed.csv');
+
+    // Assess: every fixed row loads; the error column is never loaded nor listed as not loaded
+    expect(header).toEqual(['student_id', 'first_name', 'last_name', 'course', 'error']);
+    expect(Number(count)).toBe(rejected.length);
+    const loaded = await waitFor(
+      /SNS summary ━━ \[(\w+)\] invalid-rows-fixed\.csv: (\d+) rows? loaded[\s\S]*?Processed in/,
+    );
+    expect(loaded[1]).toBe('SUCCEEDED');
+    expect(Number(loaded[2])).toBe(rejected.length);
+    expect(loaded[0]).not.toContain('Columns not loaded');
   }, 120_000);
 });

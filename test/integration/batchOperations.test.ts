@@ -2,44 +2,31 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { parse } from 'csv-parse/sync';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import event1 from '../../events/batch-ops-1.0.json' with { type: 'json' };
 import event2 from '../../events/batch-ops-2.0.json' with { type: 'json' };
 import type { BatchEvent } from '../../src/batch/types.ts';
 import { writeManifest } from '../../src/batch/writeManifest.ts';
 import { createClients } from '../../src/clients.ts';
 import { loadConfig } from '../../src/config.ts';
-import { encodeEventKey, LocalStack } from '../../src/local/LocalStack.ts';
+import { encodeEventKey } from '../../src/local/LocalStack.ts';
 import { lambdaContext } from '../../src/local/lambdaContext.ts';
-import type { Clients } from '../../src/pipeline/ingestObject.ts';
 import { createIngestOnce } from '../../src/pipeline/ingestOnce.ts';
+import { useLocalStack } from '../support/harness.ts';
 
 type Module = typeof import('../../src/handlers/batchOperations.ts');
 const HEADER = 'student_id,first_name,last_name,course';
 
-let stack: LocalStack;
-let s3: S3Client;
-let clients: Clients;
+const local = useLocalStack();
 let handler: Module['handler'];
 let createHandler: Module['createHandler'];
 let backfill: typeof import('../../scripts/backfill.ts').main;
 
 beforeAll(async () => {
-  stack = await LocalStack.start();
-  // The handler reads its configuration at import, as on a cold start.
-  Object.assign(process.env, stack.env);
+  // The handler reads its configuration at import, as on a cold start: the harness has set it.
   ({ handler, createHandler } = await import('../../src/handlers/batchOperations.ts'));
   ({ main: backfill } = await import('../../scripts/backfill.ts'));
-  clients = createClients(loadConfig(stack.env));
-  s3 = stack.s3Client();
-});
-
-afterAll(async () => {
-  s3?.destroy();
-  await stack?.stop();
 });
 
 /** Three valid rows whose course is unique to `tag`, then `bad` invalid ones. */
@@ -49,28 +36,9 @@ function csv(tag: string, bad = 0): string {
   return `${[HEADER, ...rows].join('\n')}\n`;
 }
 
-async function put(key: string, body: string): Promise<void> {
-  await s3.send(new PutObjectCommand({ Bucket: stack.names.inbound, Key: key, Body: body }));
-}
-
 async function rowsFor(tag: string): Promise<number> {
-  const page = await clients.ddb.send(new ScanCommand({ TableName: stack.names.table }));
-  return (page.Items ?? []).filter((item) => item.course === `${tag} course`).length;
+  return (await local.items((item) => item.course === `${tag} course`)).length;
 }
-
-async function exists(bucket: string, key: string): Promise<boolean> {
-  try {
-    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const summariesFor = (key: string): unknown[] =>
-  stack.summaries
-    .map((m) => JSON.parse(JSON.parse(m.message).sqs))
-    .filter((s: { source: { key: string } }) => s.source.key === key);
 
 /** A one-task invocation shaped like the sample event of that schema version. */
 function invocation(
@@ -85,8 +53,8 @@ function invocation(
     schema === '1.0' ? { id: job.id } : { id: job.id, userArguments: job.userArguments ?? {} };
   event.tasks = [{ ...task, taskId, s3Key: encodeEventKey(key) } as BatchEvent['tasks'][number]];
   if (schema === '1.0')
-    Object.assign(event.tasks[0] ?? {}, { s3BucketArn: `arn:aws:s3:::${stack.names.inbound}` });
-  else Object.assign(event.tasks[0] ?? {}, { s3Bucket: stack.names.inbound });
+    Object.assign(event.tasks[0] ?? {}, { s3BucketArn: `arn:aws:s3:::${local.names.inbound}` });
+  else Object.assign(event.tasks[0] ?? {}, { s3Bucket: local.names.inbound });
   return event;
 }
 
@@ -94,7 +62,7 @@ describe('Function: handler (batch operations, local stack)', () => {
   it('replays the schema 1.0 sample event: the decoded key is loaded, the file stays put', async () => {
     // Prepare: the object the sample event names, under its decoded key
     const key = 'fall 2024/roster+waitlist été.csv';
-    await put(key, csv('sample-1'));
+    await local.put(key, csv('sample-1'));
 
     // Act
     const response = await handler(structuredClone(event1) as BatchEvent, lambdaContext());
@@ -113,13 +81,13 @@ describe('Function: handler (batch operations, local stack)', () => {
       ],
     });
     expect(await rowsFor('sample-1')).toBe(3);
-    expect(await exists(stack.names.inbound, key)).toBe(true);
-    expect(summariesFor(key)).toEqual([]);
+    expect(await local.exists(local.names.inbound, key)).toBe(true);
+    expect(local.summariesFor(key)).toEqual([]);
   });
 
   it('replays the schema 2.0 sample event (`%20`, `+`, `%2B`, a 4-byte character)', async () => {
     const key = 'spring 2025/José Núñez+co 📚.csv';
-    await put(key, csv('sample-2'));
+    await local.put(key, csv('sample-2'));
 
     const response = await handler(structuredClone(event2) as BatchEvent, lambdaContext());
 
@@ -139,9 +107,12 @@ describe('Function: handler (batch operations, local stack)', () => {
       // Prepare
       const dir = `schema ${schema}`;
       const tag = `s${schema}`;
-      await put(`${dir}/good+plus.csv`, csv(`${tag}-good`));
-      await put(`${dir}/partial.csv`, csv(`${tag}-partial`, 2));
-      await put(`${dir}/bad header.csv`, `student_id,first_name,last_name,cours\nA10001,Ada,L,X\n`);
+      await local.put(`${dir}/good+plus.csv`, csv(`${tag}-good`));
+      await local.put(`${dir}/partial.csv`, csv(`${tag}-partial`, 2));
+      await local.put(
+        `${dir}/bad header.csv`,
+        `student_id,first_name,last_name,cours\nA10001,Ada,L,X\n`,
+      );
       const job = { id: `job-outcomes-${schema}` };
       const run = (key: string) => handler(invocation(schema, key, job), lambdaContext());
 
@@ -159,7 +130,7 @@ describe('Function: handler (batch operations, local stack)', () => {
       });
       expect(partial.results[0]).toMatchObject({
         resultCode: 'Succeeded',
-        resultString: `PARTIAL: 2 of 5 rows rejected, 3 loaded; report s3://${stack.names.error}/${dir}/partial.errors.csv`,
+        resultString: `PARTIAL: 2 of 5 rows rejected, 3 loaded; report s3://${local.names.error}/${dir}/partial.errors.csv`,
       });
       expect(badHeader.results[0]?.resultCode).toBe('PermanentFailure');
       expect(badHeader.results[0]?.resultString).toMatch(
@@ -167,40 +138,40 @@ describe('Function: handler (batch operations, local stack)', () => {
       );
       expect(missing.results[0]).toMatchObject({
         resultCode: 'PermanentFailure',
-        resultString: `OBJECT_GONE: s3://${stack.names.inbound}/${dir}/never uploaded.csv no longer exists (already processed?)`,
+        resultString: `OBJECT_GONE: s3://${local.names.inbound}/${dir}/never uploaded.csv no longer exists (already processed?)`,
       });
       expect(await rowsFor(`${tag}-good`)).toBe(3);
       expect(await rowsFor(`${tag}-partial`)).toBe(3);
       // move=false: the report is written, the files stay; notify=false: no summaries
-      expect(await exists(stack.names.error, `${dir}/partial.errors.csv`)).toBe(true);
-      expect(await exists(stack.names.inbound, `${dir}/partial.csv`)).toBe(true);
-      expect(await exists(stack.names.inbound, `${dir}/bad header.csv`)).toBe(true);
-      expect(summariesFor(`${dir}/partial.csv`)).toEqual([]);
+      expect(await local.exists(local.names.error, `${dir}/partial.errors.csv`)).toBe(true);
+      expect(await local.exists(local.names.inbound, `${dir}/partial.csv`)).toBe(true);
+      expect(await local.exists(local.names.inbound, `${dir}/bad header.csv`)).toBe(true);
+      expect(local.summariesFor(`${dir}/partial.csv`)).toEqual([]);
     },
   );
 
   it('moves and notifies when the job asks, once even when S3 redrives the task', async () => {
     const key = 'moved/good.csv';
-    await put(key, csv('moved'));
+    await local.put(key, csv('moved'));
     const job = { id: 'job-move', userArguments: { move: 'true', notify: 'true' } };
 
     const first = await handler(invocation('2.0', key, job), lambdaContext());
     const again = await handler(invocation('2.0', key, job), lambdaContext());
 
     expect(first.results[0]?.resultString).toBe(
-      `SUCCEEDED: 3 rows loaded; moved to s3://${stack.names.archive}/${key}`,
+      `SUCCEEDED: 3 rows loaded; moved to s3://${local.names.archive}/${key}`,
     );
     expect(again.results[0]?.resultString).toBe(
-      `SUCCEEDED: 3 rows loaded; moved to s3://${stack.names.archive}/${key} (already done earlier in this job)`,
+      `SUCCEEDED: 3 rows loaded; moved to s3://${local.names.archive}/${key} (already done earlier in this job)`,
     );
-    expect(await exists(stack.names.inbound, key)).toBe(false);
-    expect(await exists(stack.names.archive, key)).toBe(true);
-    expect(summariesFor(key)).toHaveLength(1);
+    expect(await local.exists(local.names.inbound, key)).toBe(false);
+    expect(await local.exists(local.names.archive, key)).toBe(true);
+    expect(local.summariesFor(key)).toHaveLength(1);
   });
 
   it('fails the task with the reason when the job has unknown userArguments, touching nothing', async () => {
     const key = 'args/good.csv';
-    await put(key, csv('args'));
+    await local.put(key, csv('args'));
     const job = { id: 'job-args', userArguments: { move: 'yes', dryRun: 'true' } };
 
     const response = await handler(invocation('2.0', key, job), lambdaContext());
@@ -215,7 +186,7 @@ describe('Function: handler (batch operations, local stack)', () => {
 
   it('answers TemporaryFailure when the table accepts nothing for WRITE_STALL_MS, and the redrive loads the file', async () => {
     // Prepare: a pipeline whose write client throttles every BatchWriteItem (SDK middleware)
-    const config = loadConfig({ ...stack.env, WRITE_STALL_MS: '300' });
+    const config = loadConfig({ ...local.stack.env, WRITE_STALL_MS: '300' });
     const faulty = createClients(config);
     let throttled = 0;
     faulty.writes.middlewareStack.add(
@@ -239,7 +210,7 @@ describe('Function: handler (batch operations, local stack)', () => {
       config,
     );
     const key = 'throttled/good.csv';
-    await put(key, csv('throttled'));
+    await local.put(key, csv('throttled'));
     const event = () => invocation('2.0', key, { id: 'job-throttle' });
 
     // Act
@@ -272,7 +243,7 @@ describe('Function: main (npm run backfill -- --local)', () => {
       'backfill/notes.txt': 'not a csv',
       'backfill/old.errors.csv': 'line,field,value,error\n',
     };
-    for (const [key, body] of Object.entries(files)) await put(key, body);
+    for (const [key, body] of Object.entries(files)) await local.put(key, body);
     const directory = await mkdtemp(join(tmpdir(), 'backfill-'));
     let out = '';
     const sink = new Writable({ write: (_chunk, _encoding, done) => done() });
@@ -292,7 +263,7 @@ describe('Function: main (npm run backfill -- --local)', () => {
         [
           '--local',
           '--bucket',
-          stack.names.inbound,
+          local.names.inbound,
           '--prefix',
           'backfill/',
           '--report-dir',
@@ -314,7 +285,7 @@ describe('Function: main (npm run backfill -- --local)', () => {
             'backfill/good, one.csv',
             'backfill/partial "q" ü.csv',
             'backfill/zz bad header.csv',
-          ].map((key) => ({ bucket: stack.names.inbound, key })),
+          ].map((key) => ({ bucket: local.names.inbound, key })),
         ),
       );
       const rows = parse(await readFile(reportPath, 'utf8')) as string[][];
@@ -328,10 +299,10 @@ describe('Function: main (npm run backfill -- --local)', () => {
           code,
         ]),
       ).toEqual([
-        [stack.names.inbound, 'backfill/good, one.csv', '', 'succeeded', '200', ''],
-        [stack.names.inbound, 'backfill/partial "q" ü.csv', '', 'succeeded', '200', ''],
+        [local.names.inbound, 'backfill/good, one.csv', '', 'succeeded', '200', ''],
+        [local.names.inbound, 'backfill/partial "q" ü.csv', '', 'succeeded', '200', ''],
         [
-          stack.names.inbound,
+          local.names.inbound,
           'backfill/zz bad header.csv',
           '',
           'failed',
@@ -341,11 +312,11 @@ describe('Function: main (npm run backfill -- --local)', () => {
       ]);
       expect(rows[0]?.[6]).toBe('SUCCEEDED: 3 rows loaded');
       expect(rows[1]?.[6]).toBe(
-        `PARTIAL: 1 of 4 rows rejected, 3 loaded; report s3://${stack.names.error}/backfill/partial "q" ü.errors.csv`,
+        `PARTIAL: 1 of 4 rows rejected, 3 loaded; report s3://${local.names.error}/backfill/partial "q" ü.errors.csv`,
       );
       expect(rows[2]?.[6]).toMatch(/^FAILED INVALID_HEADER: The first row is neither the header/);
       expect(await rowsFor('bf-good')).toBe(3);
-      expect(await exists(stack.names.inbound, 'backfill/good, one.csv')).toBe(true);
+      expect(await local.exists(local.names.inbound, 'backfill/good, one.csv')).toBe(true);
     } finally {
       await rm(directory, { recursive: true, force: true });
     }
@@ -364,7 +335,7 @@ describe('Function: main (npm run backfill -- --local)', () => {
     };
 
     const code = await backfill(
-      ['--local', '--bucket', stack.names.inbound, '--prefix', 'nothing-here/'],
+      ['--local', '--bucket', local.names.inbound, '--prefix', 'nothing-here/'],
       io,
     );
 

@@ -1,7 +1,6 @@
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { parse } from 'csv-parse/sync';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IngestStack, type Summary } from '../support/ingestStack.ts';
+import { describe, expect, it } from 'vitest';
+import { type SummaryMessage, useLocalStack } from '../support/harness.ts';
 
 /*
  * Hostile sizes: whatever a file holds, the ledger and idempotency records stay far under
@@ -12,38 +11,21 @@ import { IngestStack, type Summary } from '../support/ingestStack.ts';
 const HEADER = 'student_id,first_name,last_name,course';
 const SNS_LIMIT = 256 * 1024;
 
-let harness: IngestStack;
-
-beforeAll(async () => {
-  harness = await IngestStack.start();
-});
-
-afterAll(async () => {
-  await harness?.stop();
-});
+const harness = useLocalStack();
 
 /** Every item of the ledger table, with its size as DynamoDB would roughly count it. */
 async function ledgerItems(): Promise<{ json: string; bytes: number }[]> {
-  const items: { json: string; bytes: number }[] = [];
-  let ExclusiveStartKey: Record<string, unknown> | undefined;
-  do {
-    const page = await harness.ddb.send(
-      new ScanCommand({ TableName: harness.names.ledger, ExclusiveStartKey }),
-    );
-    for (const item of page.Items ?? []) {
-      const json = JSON.stringify(item);
-      items.push({ json, bytes: Buffer.byteLength(json) });
-    }
-    ExclusiveStartKey = page.LastEvaluatedKey;
-  } while (ExclusiveStartKey);
-  return items;
+  return (await harness.scan(harness.names.ledger)).map((item) => {
+    const json = JSON.stringify(item);
+    return { json, bytes: Buffer.byteLength(json) };
+  });
 }
 
 /** The one summary of `key`, checked against SNS's limits (the whole JSON message, and each part). */
-function oneSummary(key: string): Summary {
-  const summaries = harness.summariesFor(key);
+function oneSummary(key: string): SummaryMessage {
+  const summaries = harness.messagesFor(key);
   expect(summaries).toHaveLength(1);
-  const [summary] = summaries as [Summary];
+  const [summary] = summaries as [SummaryMessage];
   expect(Buffer.byteLength(summary.published.message)).toBeLessThan(SNS_LIMIT);
   for (const part of Object.values(summary.parts))
     expect(Buffer.byteLength(part)).toBeLessThan(SNS_LIMIT);

@@ -5,6 +5,7 @@ import { loadConfig } from '../../src/config.ts';
 import { InfrastructureError } from '../../src/errors.ts';
 import { type Checkpoint, ProgressLedger } from '../../src/ledger/ProgressLedger.ts';
 import { lambdaContext } from '../../src/local/lambdaContext.ts';
+import type { WriteSummary } from '../../src/types.ts';
 import { CapacityProxy, tableClock } from '../support/capacity.ts';
 import { type Handler, useLocalStack } from '../support/harness.ts';
 import { continuationsSince } from '../support/longFiles.ts';
@@ -109,7 +110,7 @@ describe('Capacity: a table slower than the loader', () => {
     // the calls a cut aborted on their way, which it may not have seen (at 50 items/s a part keeps
     // at most 4 calls, 2 s of writes, in flight). A call cut in flight was counted, but its answer
     // never seen: its pushback may be missing.
-    const writes = summaries[0]?.writes as Record<string, number>;
+    const writes = summaries[0]?.writes as WriteSummary;
     expect(writes.calls).toBeGreaterThanOrEqual(proxy.stats.calls);
     expect(writes.calls).toBeLessThanOrEqual(proxy.stats.calls + 4 * checkpoints.length);
     expect(writes).toEqual({

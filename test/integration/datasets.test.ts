@@ -24,9 +24,6 @@ vi.hoisted(() => {
 });
 const local = useLocalStack({ datasetsFile: 'schemas/datasets.json' });
 
-/** Every item of a table of the stack. */
-const scan = (table: string): Promise<Record<string, unknown>[]> => local.items(() => true, table);
-
 describe('Handler: ingest, several datasets in one stack', () => {
   it('loads each file with the schema and into the table its prefix picks, and names the dataset', async () => {
     // Prepare
@@ -39,10 +36,10 @@ describe('Handler: ingest, several datasets in one stack', () => {
     await local.drive(handler, await local.upload('grades/term1.csv', grades), lambdaContext);
 
     // Assess
-    expect(await scan('students')).toEqual([
+    expect(await local.scan('students')).toEqual([
       { student_id: 'A10001', first_name: 'Ada', last_name: 'Lovelace', course: 'Math 101' },
     ]);
-    expect(await scan('grades')).toEqual([
+    expect(await local.scan('grades')).toEqual([
       { student_id: 'G10001', course: 'Math 101', credits: 5, grade: 'A', passed: true },
     ]);
     const [studentSummary] = local.summariesFor('students/term1.csv');
@@ -71,7 +68,7 @@ describe('Handler: ingest, several datasets in one stack', () => {
       status: 'SUCCEEDED',
       dataset: 'students',
     });
-    expect((await scan('students')).map((item) => item.student_id)).toContain('B20002');
+    expect((await local.scan('students')).map((item) => item.student_id)).toContain('B20002');
   });
 });
 
@@ -116,13 +113,13 @@ describe('Handler: ingest, a key and a string + number key', () => {
     await local.drive(handler, await local.upload('students/2026.csv', enrolments), lambdaContext);
 
     // Assess: two items of one code, told apart by the number in their key
-    const items = await scan('courses');
+    const items = await local.scan('courses');
     expect(items.sort((a, b) => Number(a.year) - Number(b.year))).toEqual([
       { code: 'MATH101', year: 2026, title: 'Calculus I', credits: 5 },
       { code: 'MATH101', year: 2027, title: 'Calculus I', credits: 5 },
     ]);
-    expect((await scan('students')).map((item) => item.student_id)).toContain('C30003');
-    expect((await scan('students')).map((item) => item.student_id)).not.toContain('MATH101');
+    expect((await local.scan('students')).map((item) => item.student_id)).toContain('C30003');
+    expect((await local.scan('students')).map((item) => item.student_id)).not.toContain('MATH101');
     expect(local.summariesFor('courses/2026.csv')[0]).toMatchObject({
       status: 'SUCCEEDED',
       dataset: 'courses',
@@ -199,7 +196,7 @@ describe('Handler: ingest, a key and a string + number key', () => {
       expect(await local.exists(local.stack.names.error, 'loose/term.csv')).toBe(false);
       expect(local.summariesFor('loose/term.csv')).toEqual([]);
       for (const table of ['students', 'grades', 'courses']) {
-        expect((await scan(table)).map((item) => item.student_id)).not.toContain('N40004');
+        expect((await local.scan(table)).map((item) => item.student_id)).not.toContain('N40004');
       }
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -232,7 +229,7 @@ describe('S3 Batch Operations and the backfill CLI, several datasets', () => {
         resultString: 'SUCCEEDED: 1 rows loaded',
       }),
     ]);
-    expect(await scan('courses')).toContainEqual({
+    expect(await local.scan('courses')).toContainEqual({
       code: 'HIST210',
       year: 2026,
       title: 'Medieval Europe',
@@ -272,13 +269,13 @@ describe('S3 Batch Operations and the backfill CLI, several datasets', () => {
         ['SUCCEEDED: 1 rows loaded'],
         ['SUCCEEDED: 1 rows loaded'],
       ]);
-      expect(await scan('grades')).toContainEqual(
+      expect(await local.scan('grades')).toContainEqual(
         expect.objectContaining({ student_id: 'B50005', course: 'Art', credits: 2 }),
       );
-      expect(await scan('courses')).toContainEqual(
+      expect(await local.scan('courses')).toContainEqual(
         expect.objectContaining({ code: 'ART100', year: 2030 }),
       );
-      expect((await scan('students')).map((item) => item.student_id)).not.toContain('B50005');
+      expect((await local.scan('students')).map((item) => item.student_id)).not.toContain('B50005');
     } finally {
       await rm(directory, { recursive: true, force: true });
     }

@@ -1,4 +1,3 @@
-import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { DeleteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { S3Event } from 'aws-lambda';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
@@ -52,34 +51,8 @@ function csv(tag: string, rows: number, bad = 0): string {
   return `${lines.join('\n')}\n`;
 }
 
-async function rowsFor(clients: Clients, tag: string): Promise<Record<string, unknown>[]> {
-  const items: Record<string, unknown>[] = [];
-  let ExclusiveStartKey: Record<string, unknown> | undefined;
-  do {
-    const page = await clients.ddb.send(
-      new ScanCommand({ TableName: local.stack.names.table, ExclusiveStartKey }),
-    );
-    items.push(...(page.Items ?? []).filter((item) => item.course === `${tag} course`));
-    ExclusiveStartKey = page.LastEvaluatedKey;
-  } while (ExclusiveStartKey);
-  return items;
-}
-
-async function whereIs(key: string): Promise<string[]> {
-  const found: string[] = [];
-  for (const bucket of [
-    local.stack.names.inbound,
-    local.stack.names.archive,
-    local.stack.names.error,
-  ]) {
-    try {
-      await local.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-      found.push(bucket);
-    } catch {
-      // not there
-    }
-  }
-  return found;
+async function rowsFor(tag: string): Promise<Record<string, unknown>[]> {
+  return local.items((item) => item.course === `${tag} course`);
 }
 
 const copy = (event: S3Event): S3Event => structuredClone(event);
@@ -103,8 +76,8 @@ describe('Faults: DynamoDB throttling and UnprocessedItems', () => {
     // Assess
     expect(counts.throttled).toBeGreaterThan(50);
     expect(counts.partial).toBeGreaterThan(50);
-    expect(await rowsFor(clients, 'throttled')).toHaveLength(2_000);
-    expect(await whereIs('faults/throttled.csv')).toEqual([local.stack.names.archive]);
+    expect(await rowsFor('throttled')).toHaveLength(2_000);
+    expect(await local.whereIs('faults/throttled.csv')).toEqual([local.stack.names.archive]);
     const summaries = local.summariesFor('faults/throttled.csv');
     expect(summaries).toHaveLength(1);
     expect(summaries[0]?.rows).toEqual({
@@ -144,8 +117,8 @@ describe('Faults: DynamoDB throttling and UnprocessedItems', () => {
     // Assess: every row once, one summary, and a controller that never settled near its floor
     expect(counts.throttled).toBeGreaterThan(100);
     expect(counts.partial).toBeGreaterThan(100);
-    expect(await rowsFor(clients, 'random')).toHaveLength(5_000);
-    expect(await whereIs('faults/random.csv')).toEqual([local.stack.names.archive]);
+    expect(await rowsFor('random')).toHaveLength(5_000);
+    expect(await local.whereIs('faults/random.csv')).toEqual([local.stack.names.archive]);
     const summaries = local.summariesFor('faults/random.csv');
     expect(summaries).toHaveLength(1);
     expect(summaries[0]?.rows).toEqual({
@@ -185,15 +158,15 @@ describe('Faults: DynamoDB throttling and UnprocessedItems', () => {
     expect((error as InfrastructureError).cause).toMatchObject({
       name: 'ProvisionedThroughputExceededException',
     });
-    expect(await whereIs('faults/budget.csv')).toEqual([local.stack.names.inbound]);
+    expect(await local.whereIs('faults/budget.csv')).toEqual([local.stack.names.inbound]);
     expect(local.summariesFor('faults/budget.csv')).toHaveLength(0);
 
     // Act: Lambda's retry, with DynamoDB healthy again
     await pipeline().handler(copy(event), lambdaContext());
 
     // Assess
-    expect(await rowsFor(failing.clients, 'budget')).toHaveLength(60);
-    expect(await whereIs('faults/budget.csv')).toEqual([local.stack.names.archive]);
+    expect(await rowsFor('budget')).toHaveLength(60);
+    expect(await local.whereIs('faults/budget.csv')).toEqual([local.stack.names.archive]);
     expect(local.summariesFor('faults/budget.csv')).toEqual([
       expect.objectContaining({ status: 'SUCCEEDED' }),
     ]);
@@ -215,14 +188,14 @@ describe('Faults: a crash mid-file', () => {
     );
     expect(await first).toBe('TimeoutError');
     expect(crash.hung).toBeGreaterThan(0);
-    expect(await rowsFor(dying.clients, 'crash')).toHaveLength(75);
+    expect(await rowsFor('crash')).toHaveLength(75);
     expect(local.summariesFor('faults/crash.csv')).toHaveLength(0);
     await new Promise((resolve) => setTimeout(resolve, 200));
     await pipeline().handler(copy(event), lambdaContext());
 
     // Assess
-    expect(await rowsFor(dying.clients, 'crash')).toHaveLength(400);
-    expect(await whereIs('faults/crash.csv')).toEqual([local.stack.names.error]);
+    expect(await rowsFor('crash')).toHaveLength(400);
+    expect(await local.whereIs('faults/crash.csv')).toEqual([local.stack.names.error]);
     const summaries = local.summariesFor('faults/crash.csv');
     expect(summaries).toHaveLength(1);
     expect(summaries[0]).toMatchObject({
@@ -248,8 +221,8 @@ describe('Faults: failures after the rows are written', () => {
 
     // Assess
     expect(publish.failed).toBe(1);
-    expect(await rowsFor(first.clients, 'sns')).toHaveLength(30);
-    expect(await whereIs('faults/sns.csv')).toEqual([local.stack.names.archive]);
+    expect(await rowsFor('sns')).toHaveLength(30);
+    expect(await local.whereIs('faults/sns.csv')).toEqual([local.stack.names.archive]);
     expect(local.summariesFor('faults/sns.csv')).toEqual([
       expect.objectContaining({
         status: 'SUCCEEDED',
@@ -268,7 +241,7 @@ describe('Faults: failures after the rows are written', () => {
     await expect(first.handler(copy(event), lambdaContext())).rejects.toThrow(/DeleteObject/);
 
     // Assess: copied and verified, source kept, nothing published yet
-    expect(await whereIs('faults/delete.csv')).toEqual([
+    expect(await local.whereIs('faults/delete.csv')).toEqual([
       local.stack.names.inbound,
       local.stack.names.error,
     ]);
@@ -279,7 +252,7 @@ describe('Faults: failures after the rows are written', () => {
 
     // Assess
     expect(deletes.failed).toBe(1);
-    expect(await whereIs('faults/delete.csv')).toEqual([local.stack.names.error]);
+    expect(await local.whereIs('faults/delete.csv')).toEqual([local.stack.names.error]);
     expect(local.summariesFor('faults/delete.csv')).toEqual([
       expect.objectContaining({
         status: 'PARTIAL',
@@ -292,7 +265,7 @@ describe('Faults: failures after the rows are written', () => {
 describe('Faults: duplicate deliveries', () => {
   it('processes an event delivered 3 times, 2 of them concurrently, exactly once', async () => {
     // Prepare
-    const { clients, handler } = pipeline();
+    const { handler } = pipeline();
     const event = await local.upload('faults/dupes.csv', csv('dupes', 200));
 
     // Act
@@ -304,8 +277,8 @@ describe('Faults: duplicate deliveries', () => {
 
     // Assess: a concurrent duplicate ends quietly (no error to retry); none did the work twice
     expect(concurrent.filter((r) => r.status === 'rejected')).toEqual([]);
-    expect(await rowsFor(clients, 'dupes')).toHaveLength(200);
-    expect(await whereIs('faults/dupes.csv')).toEqual([local.stack.names.archive]);
+    expect(await rowsFor('dupes')).toHaveLength(200);
+    expect(await local.whereIs('faults/dupes.csv')).toEqual([local.stack.names.archive]);
     expect(local.summariesFor('faults/dupes.csv')).toEqual([
       expect.objectContaining({
         status: 'SUCCEEDED',
@@ -347,7 +320,7 @@ describe('Faults: duplicate deliveries', () => {
       result: { status: 'SUCCEEDED' },
     });
     expect(local.summariesFor('faults/late.csv')).toHaveLength(1);
-    expect(await whereIs('faults/late.csv')).toEqual([local.stack.names.archive]);
+    expect(await local.whereIs('faults/late.csv')).toEqual([local.stack.names.archive]);
   });
 
   it('processes a deliberate re-upload of the same name again', async () => {
@@ -383,12 +356,12 @@ describe('Faults: hostile input', () => {
     expect(summary?.status).toBe('FAILED');
     expect(summary?.fileError.code).toBe('RECORD_TOO_LARGE');
     expect(summary?.fileError.message).toMatch(/line 3 is longer than 64 KiB/);
-    expect(await whereIs('faults/huge-field.csv')).toEqual([local.stack.names.error]);
+    expect(await local.whereIs('faults/huge-field.csv')).toEqual([local.stack.names.error]);
   });
 
   it('rejects a row with thousands of columns as a row problem and loads the others', async () => {
     // Prepare
-    const { clients, handler } = pipeline();
+    const { handler } = pipeline();
     const body = `${HEADER}\nA00001,Jo,Doe,wide course\n${Array.from({ length: 5_000 }, () => 'x').join(',')}\nA00002,Al,Roe,wide course\n`;
     const event = await local.upload('faults/wide.csv', body);
 
@@ -396,7 +369,7 @@ describe('Faults: hostile input', () => {
     await handler(copy(event), lambdaContext());
 
     // Assess
-    expect(await rowsFor(clients, 'wide')).toHaveLength(2);
+    expect(await rowsFor('wide')).toHaveLength(2);
     expect(local.summariesFor('faults/wide.csv')).toEqual([
       expect.objectContaining({
         status: 'PARTIAL',

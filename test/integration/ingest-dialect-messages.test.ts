@@ -1,6 +1,5 @@
-import { parse } from 'csv-parse/sync';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IngestStack, type Summary } from '../support/ingestStack.ts';
+import { describe, expect, it } from 'vitest';
+import { type SummaryMessage, useLocalStack } from '../support/harness.ts';
 
 /*
  * A file in another separator is told about in its own terms: the rejected-rows report shows a
@@ -8,26 +7,12 @@ import { IngestStack, type Summary } from '../support/ingestStack.ts';
  * semicolon file shown only the comma header would look as if its separator were the problem).
  */
 
-let harness: IngestStack;
+const harness = useLocalStack();
 
-beforeAll(async () => {
-  harness = await IngestStack.start();
-});
-
-afterAll(async () => {
-  await harness?.stop();
-});
-
-function onlySummary(key: string): Summary {
-  const summaries = harness.summariesFor(key);
+function onlySummary(key: string): SummaryMessage {
+  const summaries = harness.messagesFor(key);
   expect(summaries).toHaveLength(1);
-  return summaries[0] as Summary;
-}
-
-async function reportRows(key: string): Promise<string[][]> {
-  const bytes = await harness.read(harness.names.error, key);
-  if (!bytes) throw new Error(`no report at ${key}`);
-  return parse(bytes) as string[][];
+  return summaries[0] as SummaryMessage;
 }
 
 describe('Handler: ingest, messages about a file in another separator', () => {
@@ -46,7 +31,7 @@ describe('Handler: ingest, messages about a file in another separator', () => {
         error: 'expected 4 fields (student_id, first_name, last_name, course), found 3',
       },
     ]);
-    expect((await reportRows('sep/semicolon-count.errors.csv'))[1]?.slice(0, 3)).toEqual([
+    expect((await harness.reportRows('sep/semicolon-count.errors.csv'))[1]?.slice(0, 3)).toEqual([
       '3',
       '',
       'H10002;Müller, Hans;Schmidt',
@@ -68,7 +53,7 @@ describe('Handler: ingest, messages about a file in another separator', () => {
         'The first row is neither the header "student_id,first_name,last_name,course" nor a valid record in that column order: it has 4 fields (read with semicolon as the separator), none of them a column name, and as a record student_id has an invalid format (expected one capital letter and five digits, e.g. A10001).',
     });
     expect(summary.parts.email).not.toContain('Ada');
-    expect((await reportRows('sep/headerless-bad.errors.csv'))[1]?.slice(0, 3)).toEqual([
+    expect((await harness.reportRows('sep/headerless-bad.errors.csv'))[1]?.slice(0, 3)).toEqual([
       '1',
       '',
       'bad01;Ada;Lovelace;Math 101',

@@ -1,51 +1,28 @@
 import { gzipSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createClients } from '../../src/clients.ts';
-import { loadConfig } from '../../src/config.ts';
-import { lambdaContext } from '../../src/local/lambdaContext.ts';
-import { createIngestOnce } from '../../src/pipeline/ingestOnce.ts';
-import { fixture, IngestStack, type Summary } from '../support/ingestStack.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { fixture, type SummaryMessage, useLocalStack } from '../support/harness.ts';
 
 /*
  * Files as people make them (Excel leftovers, other separators, extra columns, other encodings,
  * compressed), through the real middy handler against the local stack.
  */
 
-let harness: IngestStack;
-
-beforeAll(async () => {
-  harness = await IngestStack.start();
-});
-
-afterAll(async () => {
-  await harness?.stop();
-});
+const harness = useLocalStack();
 
 beforeEach(async () => {
   await harness.clearTable();
 });
 
-function onlySummary(key: string): Summary {
-  const summaries = harness.summariesFor(key);
+function onlySummary(key: string): SummaryMessage {
+  const summaries = harness.messagesFor(key);
   expect(summaries).toHaveLength(1);
-  return summaries[0] as Summary;
+  return summaries[0] as SummaryMessage;
 }
 
 /** Uploads `body` and runs the real handler, configured with `env` on top of the stack's. */
-async function ingestWith(env: Record<string, string>, key: string, body: Buffer | string) {
-  const { createHandler } = await import('../../src/handlers/ingest.ts');
-  const config = loadConfig({ ...harness.stack.env, ...env });
-  const handler = createHandler(createIngestOnce({ clients: createClients(config), config }));
-  const upload = await harness.put(key, body);
-  await handler(harness.eventFor(upload), lambdaContext());
-  return upload;
-}
-
-async function reportRows(key: string): Promise<string[][]> {
-  const bytes = await harness.read(harness.names.error, key);
-  if (!bytes) throw new Error(`no report at ${key}`);
-  return parse(bytes) as string[][];
+function ingestWith(env: Record<string, string>, key: string, body: Buffer | string) {
+  return harness.ingest(key, body, harness.handler({ env }));
 }
 
 describe('Handler: ingest, Excel leftovers', () => {
@@ -120,7 +97,7 @@ describe('Handler: ingest, Excel leftovers', () => {
     expect(summary.json.errors).toEqual([
       { line: 5, field: 'last_name', error: 'last_name is empty' },
     ]);
-    expect((await reportRows('excel/bad-row.errors.csv')).slice(1)).toEqual([
+    expect((await harness.reportRows('excel/bad-row.errors.csv')).slice(1)).toEqual([
       ['5', 'last_name', '', 'last_name is empty'],
     ]);
     expect((await harness.tableRows()).map((row) => row.student_id)).toEqual(['E10012']);
@@ -303,7 +280,7 @@ describe('Handler: ingest, separators', () => {
     const everything = JSON.stringify(summary.parts) + summary.published.subject;
     for (const word of ['A10001', 'Reacher', 'Lockpicking']) expect(everything).not.toContain(word);
     // The line itself is shown only in the private report.
-    const report = await reportRows('sep/none.errors.csv');
+    const report = await harness.reportRows('sep/none.errors.csv');
     const [firstLine] = fixture('no-separator.csv').toString().split('\n');
     expect(report.slice(1)).toEqual([['1', '', firstLine, summary.json.fileError?.message]]);
   });

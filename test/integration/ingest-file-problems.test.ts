@@ -1,28 +1,20 @@
 import { parse } from 'csv-parse/sync';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { fixture, IngestStack, type Summary } from '../support/ingestStack.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { fixture, type SummaryMessage, useLocalStack } from '../support/harness.ts';
 
 /*
  * File problems end the file: it goes to the error bucket with a report, one FAILED summary says
  * why, and the handler does not throw (bad data never makes Lambda retry).
  */
 
-let harness: IngestStack;
-
-beforeAll(async () => {
-  harness = await IngestStack.start();
-});
-
-afterAll(async () => {
-  await harness?.stop();
-});
+const harness = useLocalStack();
 
 beforeEach(async () => {
   await harness.clearTable();
 });
 
 interface Rejected {
-  summary: Summary;
+  summary: SummaryMessage;
   report: string[][];
 }
 
@@ -41,9 +33,9 @@ async function ingestRejected(key: string, body: Buffer, code: string): Promise<
   expect(await harness.read(inbound, key)).toBeNull();
 
   // Exactly one summary, FAILED, naming the problem and where the file and report went
-  const summaries = harness.summariesFor(key);
+  const summaries = harness.messagesFor(key);
   expect(summaries).toHaveLength(1);
-  const [summary] = summaries as [Summary];
+  const [summary] = summaries as [SummaryMessage];
   expect(summary.published.messageStructure).toBe('json');
   expect(summary.published.subject).toMatch(/^[\x20-\x7e]{1,99}$/);
   expect(summary.published.subject).toBe(`[FAILED] ${key.split('/').pop()}: file rejected`);

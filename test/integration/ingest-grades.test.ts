@@ -1,7 +1,7 @@
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { IngestStack, Summary } from '../support/ingestStack.ts';
+import { fixture, type SummaryMessage, useLocalStack } from '../support/harness.ts';
 
 /*
  * Another dataset is a schema file, not code: the whole pipeline (real handler, local stack) run
@@ -9,17 +9,11 @@ import type { IngestStack, Summary } from '../support/ingestStack.ts';
  * columns decide what is written and what is rejected, and how.
  */
 
-// Read at cold start, like the deployed function: set before anything imports the schema.
-process.env.SCHEMA_FILE = 'schemas/grades.schema.json';
-
-let harness: IngestStack;
-let fixture: (name: string) => Buffer;
+// Read at cold start, like the deployed function: the harness sets it before the handler loads.
+const harness = useLocalStack({ schemaFile: 'schemas/grades.schema.json' });
 let raw: DynamoDBClient;
 
-beforeAll(async () => {
-  const support = await import('../support/ingestStack.ts');
-  fixture = support.fixture;
-  harness = await support.IngestStack.start();
+beforeAll(() => {
   raw = new DynamoDBClient({
     endpoint: harness.stack.endpoints.dynamodb,
     region: 'us-east-1',
@@ -27,10 +21,8 @@ beforeAll(async () => {
   });
 });
 
-afterAll(async () => {
+afterAll(() => {
   raw?.destroy();
-  await harness?.stop();
-  delete process.env.SCHEMA_FILE;
 });
 
 describe('Handler: ingest, a second dataset (grades) defined by its schema file alone', () => {
@@ -70,7 +62,7 @@ describe('Handler: ingest, a second dataset (grades) defined by its schema file 
         comment: { S: 'Retake, spring' },
       },
     ]);
-    const summary = harness.summariesFor(upload.key)[0] as Summary;
+    const summary = harness.messagesFor(upload.key)[0] as SummaryMessage;
     expect(summary.json.status).toBe('PARTIAL');
     expect(summary.json.rows).toEqual({ total: 7, written: 3, rejected: 4, duplicates: 0 });
     expect(summary.json.errors).toEqual([
@@ -115,8 +107,8 @@ describe('Handler: ingest, a second dataset (grades) defined by its schema file 
     );
 
     // Assess
-    expect(harness.summariesFor(a.key)[0]?.json.status).toBe('SUCCEEDED');
-    expect(harness.summariesFor(b.key)[0]?.json.status).toBe('SUCCEEDED');
+    expect(harness.messagesFor(a.key)[0]?.json.status).toBe('SUCCEEDED');
+    expect(harness.messagesFor(b.key)[0]?.json.status).toBe('SUCCEEDED');
     const rows = (await harness.tableRows()).filter((r) => String(r.student_id) >= 'G2');
     expect(rows).toEqual([
       { student_id: 'G20001', course: 'Latin', credits: 1, grade: 'E', passed: false },

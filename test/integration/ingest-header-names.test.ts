@@ -1,6 +1,6 @@
 import { parse } from 'csv-parse/sync';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { IngestStack, Summary } from '../support/ingestStack.ts';
+import { describe, expect, it } from 'vitest';
+import { type SummaryMessage, useLocalStack } from '../support/harness.ts';
 
 /*
  * A schema whose column names are spelled as an export spells them (capitals and spaces), run
@@ -8,20 +8,8 @@ import type { IngestStack, Summary } from '../support/ingestStack.ts';
  * names in other cases, with `_` or `-`, or as an alias, load; a header row is never a record.
  */
 
-// Read at cold start, like the deployed function: set before anything imports the schema.
-process.env.SCHEMA_FILE = 'schemas/contacts.schema.json';
-
-let harness: IngestStack;
-
-beforeAll(async () => {
-  const support = await import('../support/ingestStack.ts');
-  harness = await support.IngestStack.start();
-});
-
-afterAll(async () => {
-  await harness?.stop();
-  delete process.env.SCHEMA_FILE;
-});
+// Read at cold start, like the deployed function: the harness sets it before the handler loads.
+const harness = useLocalStack({ schemaFile: 'schemas/contacts.schema.json' });
 
 const rowsOf = async (): Promise<Record<string, unknown>[]> =>
   (await harness.tableRows()).sort((a, b) =>
@@ -40,7 +28,7 @@ describe('Handler: ingest, header names as people write them (contacts schema)',
 
     // Assess: two records under the schema's spelling (an empty optional cell is left out), and
     // no record made of the header
-    const summary = harness.summariesFor(upload.key)[0] as Summary;
+    const summary = harness.messagesFor(upload.key)[0] as SummaryMessage;
     expect(summary.json.status).toBe('SUCCEEDED');
     expect(summary.json.rows).toEqual({ total: 2, written: 2, rejected: 0, duplicates: 0 });
     expect(await rowsOf()).toEqual([
@@ -66,7 +54,7 @@ describe('Handler: ingest, header names as people write them (contacts schema)',
     );
 
     // Assess
-    const summary = harness.summariesFor(upload.key)[0] as Summary;
+    const summary = harness.messagesFor(upload.key)[0] as SummaryMessage;
     expect(summary.json.status).toBe('SUCCEEDED');
     expect(summary.json.rows).toEqual({ total: 1, written: 1, rejected: 0, duplicates: 0 });
     expect(summary.parts.email).toContain('Columns not loaded: Notes');
@@ -88,7 +76,7 @@ describe('Handler: ingest, header names as people write them (contacts schema)',
     );
 
     // Assess
-    const summary = harness.summariesFor(upload.key)[0] as Summary;
+    const summary = harness.messagesFor(upload.key)[0] as SummaryMessage;
     expect(summary.json.status).toBe('FAILED');
     expect(summary.json.fileError?.code).toBe('INVALID_HEADER');
     expect(summary.json.fileError?.message).toContain('The first row is ambiguous');
@@ -106,11 +94,11 @@ describe('Handler: ingest, header names as people write them (contacts schema)',
     );
 
     // Assess
-    const failed = harness.summariesFor(missing.key)[0] as Summary;
+    const failed = harness.messagesFor(missing.key)[0] as SummaryMessage;
     expect(failed.json.fileError?.message).toBe(
       'The header must name the columns Student ID,Full Name,Contact Phone Number,E-mail Address (in any order): missing Full Name.',
     );
-    const partial = harness.summariesFor(rejected.key)[0] as Summary;
+    const partial = harness.messagesFor(rejected.key)[0] as SummaryMessage;
     expect(partial.json.status).toBe('PARTIAL');
     expect(partial.json.errors).toEqual([
       { line: 2, field: 'Full Name', error: 'Full Name is empty' },

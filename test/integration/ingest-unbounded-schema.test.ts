@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { IngestStack, Summary } from '../support/ingestStack.ts';
+import { describe, expect, it } from 'vitest';
+import { type SummaryMessage, useLocalStack } from '../support/harness.ts';
 
 /*
  * A schema without bounds on its number or key columns: lib-dynamodb refuses to marshal a number
@@ -8,20 +8,8 @@ import type { IngestStack, Summary } from '../support/ingestStack.ts';
  * infrastructure failure that retries the file into the dead-letter queue.
  */
 
-// Read at cold start, like the deployed function: set before anything imports the schema.
-process.env.SCHEMA_FILE = 'test/fixtures/measurements.schema.json';
-
-let harness: IngestStack;
-
-beforeAll(async () => {
-  const support = await import('../support/ingestStack.ts');
-  harness = await support.IngestStack.start();
-});
-
-afterAll(async () => {
-  await harness?.stop();
-  delete process.env.SCHEMA_FILE;
-});
+// Read at cold start, like the deployed function: the harness sets it before the handler loads.
+const harness = useLocalStack({ schemaFile: 'test/fixtures/measurements.schema.json' });
 
 describe('Handler: ingest, a schema without bounds on numbers and keys', () => {
   it('rejects a number DynamoDB cannot store (too large to write exactly, too close to 0) as a row problem', async () => {
@@ -37,7 +25,7 @@ describe('Handler: ingest, a schema without bounds on numbers and keys', () => {
     );
 
     // Assess
-    const summary = harness.summariesFor(upload.key)[0] as Summary;
+    const summary = harness.messagesFor(upload.key)[0] as SummaryMessage;
     expect(summary.json.status).toBe('PARTIAL');
     expect(summary.json.rows).toEqual({ total: 5, written: 2, rejected: 3, duplicates: 0 });
     expect(summary.json.errors).toEqual([
@@ -76,7 +64,7 @@ describe('Handler: ingest, a schema without bounds on numbers and keys', () => {
     );
 
     // Assess
-    const summary = harness.summariesFor(upload.key)[0] as Summary;
+    const summary = harness.messagesFor(upload.key)[0] as SummaryMessage;
     expect(summary.json.rows).toEqual({ total: 5, written: 2, rejected: 3, duplicates: 0 });
     expect(summary.json.errors).toEqual([
       { line: 3, field: 'student_id', error: 'student_id is empty (it is part of the table key)' },

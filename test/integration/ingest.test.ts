@@ -1,35 +1,24 @@
 import { CopyObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Event } from 'aws-lambda';
 import { parse } from 'csv-parse/sync';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createClients } from '../../src/clients.ts';
-import { loadConfig } from '../../src/config.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { InfrastructureError } from '../../src/errors.ts';
 import { lambdaContext } from '../../src/local/lambdaContext.ts';
-import { createIngestOnce } from '../../src/pipeline/ingestOnce.ts';
 import type { StudentRecord } from '../../src/types.ts';
 import {
   fixture,
-  IngestStack,
-  type Summary,
+  type SummaryMessage,
   sampleEvent,
   type Upload,
-} from '../support/ingestStack.ts';
+  useLocalStack,
+} from '../support/harness.ts';
 
 /*
  * The real middy handler against the local stack (s3rver, dynalite, local SNS): dynalite enforces
  * BatchWriteItem's 25-item and no-repeated-key rules, so a pipeline that broke either would fail.
  */
 
-let harness: IngestStack;
-
-beforeAll(async () => {
-  harness = await IngestStack.start();
-});
-
-afterAll(async () => {
-  await harness?.stop();
-});
+const harness = useLocalStack();
 
 beforeEach(async () => {
   await harness.clearTable();
@@ -55,10 +44,10 @@ function expectedTable(name: string, { headerless = false } = {}): StudentRecord
 }
 
 /** The one summary of a file, checked against what SNS and its subscribers require. */
-function onlySummary(key: string): Summary {
-  const summaries = harness.summariesFor(key);
+function onlySummary(key: string): SummaryMessage {
+  const summaries = harness.messagesFor(key);
   expect(summaries).toHaveLength(1);
-  const [summary] = summaries as [Summary];
+  const [summary] = summaries as [SummaryMessage];
   expect(summary.published.topicArn).toBe(harness.stack.topicArn);
   expect(summary.published.messageStructure).toBe('json');
   expect(summary.published.subject).toMatch(/^[\x20-\x7e]{1,99}$/);
@@ -74,12 +63,6 @@ function onlySummary(key: string): Summary {
 async function expectMoved(upload: Upload, bucket: string, body: Buffer): Promise<void> {
   expect(await harness.whereIs(upload.key)).toEqual([bucket]);
   expect(await harness.read(bucket, upload.key)).toEqual(body);
-}
-
-async function reportRows(key: string): Promise<string[][]> {
-  const bytes = await harness.read(harness.names.error, key);
-  if (!bytes) throw new Error(`no report at ${key}`);
-  return parse(bytes) as string[][];
 }
 
 describe('Handler: ingest, SUCCEEDED', () => {
@@ -255,7 +238,7 @@ describe('Handler: ingest, PARTIAL', () => {
       { student_id: 'E50010', first_name: 'Ok', last_name: 'Row', course: 'Security' },
     ]);
     await expectMoved(upload, error, body);
-    expect(await reportRows(reportKey)).toEqual([
+    expect(await harness.reportRows(reportKey)).toEqual([
       ['line', 'field', 'value', 'error'],
       [
         '3',
@@ -303,7 +286,7 @@ describe('Handler: ingest, PARTIAL', () => {
     await harness.ingest('formula-injection.csv', fixture('formula-injection.csv'));
 
     // Assess
-    const report = await reportRows('formula-injection.errors.csv');
+    const report = await harness.reportRows('formula-injection.errors.csv');
     expect(report.slice(1).map(([line, field, value]) => [line, field, value])).toEqual([
       ['3', 'student_id', `'=HYPERLINK("http://example.com/x","click")`],
       ['4', 'student_id', "'+1"],
@@ -405,7 +388,7 @@ describe('Handler: ingest, object keys', () => {
 
     // Assess
     await expectMoved(upload, harness.names.error, body);
-    expect((await reportRows(reportKey)).length).toBe(6);
+    expect((await harness.reportRows(reportKey)).length).toBe(6);
     const summary = onlySummary(key);
     expect(summary.json.report).toEqual({ bucket: harness.names.error, key: reportKey });
     expect(summary.published.subject).toMatch(/: 3 loaded, 5 rejected$/);
@@ -528,27 +511,28 @@ describe('Handler: ingest, moving the file', () => {
   type Fault = (output: Record<string, unknown> | null) => void;
 
   /** The real handler around its own clients, so a fault injected here stays in one test. */
-  async function handlerWithFault(
+  function handlerWithFault(
     commandName: 'CopyObjectCommand' | 'HeadObjectCommand',
     when: 'before' | 'after',
     fault: Fault,
   ) {
-    const { createHandler } = await import('../../src/handlers/ingest.ts');
-    const config = loadConfig(harness.stack.env);
-    const clients = createClients(config);
     const state = { active: true, hits: 0 };
-    clients.s3.middlewareStack.add(
-      (next, context) => async (args) => {
-        const faulty = state.active && context.commandName === commandName;
-        if (faulty) state.hits++;
-        if (faulty && when === 'before') fault(null);
-        const result = await next(args);
-        if (faulty && when === 'after') fault(result.output as unknown as Record<string, unknown>);
-        return result;
-      },
-      { step: 'initialize', name: `fault${commandName}` },
-    );
-    return { handler: createHandler(createIngestOnce({ clients, config })), state };
+    const handler = harness.handler({
+      tweak: (clients) =>
+        clients.s3.middlewareStack.add(
+          (next, context) => async (args) => {
+            const faulty = state.active && context.commandName === commandName;
+            if (faulty) state.hits++;
+            if (faulty && when === 'before') fault(null);
+            const result = await next(args);
+            if (faulty && when === 'after')
+              fault(result.output as unknown as Record<string, unknown>);
+            return result;
+          },
+          { step: 'initialize', name: `fault${commandName}` },
+        ),
+    });
+    return { handler, state };
   }
 
   it('keeps the file in inbound when the copy fails, and finishes on redelivery', async () => {
@@ -556,7 +540,7 @@ describe('Handler: ingest, moving the file', () => {
     const body = fixture('valid.csv');
     const upload = await harness.put('move/copy-fails.csv', body);
     const event = harness.eventFor(upload);
-    const { handler, state } = await handlerWithFault('CopyObjectCommand', 'before', () => {
+    const { handler, state } = handlerWithFault('CopyObjectCommand', 'before', () => {
       throw Object.assign(new Error('Injected CopyObject failure'), {
         name: 'InternalError',
         $metadata: { httpStatusCode: 500 },
@@ -591,7 +575,7 @@ describe('Handler: ingest, moving the file', () => {
     // Prepare
     const body = fixture('valid.csv');
     const upload = await harness.put('move/copy-short.csv', body);
-    const { handler, state } = await handlerWithFault('HeadObjectCommand', 'after', (output) => {
+    const { handler, state } = handlerWithFault('HeadObjectCommand', 'after', (output) => {
       if (output) output.ContentLength = Number(output.ContentLength) - 1;
     });
 

@@ -1,27 +1,16 @@
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createClients } from '../../src/clients.ts';
 import { loadConfig } from '../../src/config.ts';
-import { LocalStack } from '../../src/local/LocalStack.ts';
 import { type Clients, ingestObject } from '../../src/pipeline/ingestObject.ts';
 import type { IngestResult } from '../../src/types.ts';
+import { useLocalStack } from '../support/harness.ts';
 
 const HEADER = 'student_id,first_name,last_name,course';
-let stack: LocalStack;
-let s3: S3Client;
+const local = useLocalStack();
 let clients: Clients;
 
-beforeAll(async () => {
-  stack = await LocalStack.start();
-  Object.assign(process.env, stack.env);
-  clients = createClients(loadConfig(stack.env));
-  s3 = stack.s3Client();
-});
-
-afterAll(async () => {
-  s3?.destroy();
-  await stack?.stop();
+beforeAll(() => {
+  clients = createClients(loadConfig(local.stack.env));
 });
 
 /** `rows` rows for `tag`, every `badEvery`-th one invalid (0: none). */
@@ -35,10 +24,10 @@ function csv(tag: string, rows: number, badEvery = 0): string {
 }
 
 async function run(key: string, body: string, env: Record<string, string>): Promise<IngestResult> {
-  await s3.send(new PutObjectCommand({ Bucket: stack.names.inbound, Key: key, Body: body }));
-  const config = loadConfig({ ...stack.env, ...env });
+  await local.put(key, body);
+  const config = loadConfig({ ...local.stack.env, ...env });
   const outcome = await ingestObject(
-    { bucket: stack.names.inbound, key },
+    { bucket: local.names.inbound, key },
     { clients, config, remainingTimeMs: () => 900_000 },
   );
   if (outcome.kind !== 'processed') throw new Error(`not processed: ${outcome.kind}`);
@@ -46,21 +35,11 @@ async function run(key: string, body: string, env: Record<string, string>): Prom
 }
 
 async function countFor(tag: string): Promise<number> {
-  let count = 0;
-  let ExclusiveStartKey: Record<string, unknown> | undefined;
-  do {
-    const page = await clients.ddb.send(
-      new ScanCommand({ TableName: stack.names.table, ExclusiveStartKey }),
-    );
-    count += (page.Items ?? []).filter((item) => item.course === `${tag} course`).length;
-    ExclusiveStartKey = page.LastEvaluatedKey;
-  } while (ExclusiveStartKey);
-  return count;
+  return (await local.items((item) => item.course === `${tag} course`)).length;
 }
 
 async function reportLines(key: string): Promise<string[]> {
-  const out = await s3.send(new GetObjectCommand({ Bucket: stack.names.error, Key: key }));
-  return ((await out.Body?.transformToString()) ?? '').trim().split('\n');
+  return (await local.text(local.names.error, key)).trim().split('\n');
 }
 
 describe('Policy: ERROR_POLICY=strict', () => {
@@ -110,6 +89,22 @@ describe('Policy: MAX_ERROR_RATE', () => {
     );
     expect(result.rows.total).toBe(1_000);
     expect(await countFor('rate-over')).toBe(500);
+    // The rows rejected until the stop are in the rejected file, to fix and drop back.
+    expect(result.rejected).toMatchObject({
+      bucket: stack.names.error,
+      key: 'rate/over.rejected.csv',
+    });
+    const rejected = await s3.send(
+      new GetObjectCommand({ Bucket: stack.names.error, Key: 'rate/over.rejected.csv' }),
+    );
+    const lines = (await rejected.Body?.transformToString())
+      ?.replace(/^\uFEFF/, '')
+      .trim()
+      .split(/\r?\n/);
+    expect(lines?.[0]).toBe(`${HEADER},error`);
+    expect(lines?.slice(1)).toHaveLength(500);
+    expect(lines?.slice(1).filter((line) => !/^bad\d+,First\d+,Last\d+,/.test(line))).toEqual([]);
+    expect(lines?.[1]).toMatch(/^bad2,First2,Last2,rate-over course,"?student_id has an invalid format/);
   });
 
   it('loads the good rows of a file under the limit', async () => {

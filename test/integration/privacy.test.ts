@@ -1,4 +1,3 @@
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { parse } from 'csv-parse/sync';
 import {
@@ -15,7 +14,7 @@ import event2 from '../../events/batch-ops-2.0.json' with { type: 'json' };
 import type { BatchEvent } from '../../src/batch/types.ts';
 import { encodeEventKey } from '../../src/local/LocalStack.ts';
 import { lambdaContext } from '../../src/local/lambdaContext.ts';
-import { IngestStack } from '../support/ingestStack.ts';
+import { useLocalStack } from '../support/harness.ts';
 
 /*
  * Student data stays in the private rejected-rows report. Distinctive values go through the real
@@ -27,19 +26,16 @@ const HEADER = 'student_id,first_name,last_name,course';
 /** Strings that occur nowhere in the code or in a message: if one shows up, it came from a row. */
 const SECRETS = ['Zyxwvutsrq', 'Qjxkvbwmpz', 'Mnbvcxzlkj', 'Pqowieuryt', 'Vbnmfghjty'] as const;
 
-let harness: IngestStack;
+// Every line the Powertools logger writes, at every level: the level is read when the logger is
+// created (and restored on each invocation), so it is set before the harness imports it.
+process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
+const harness = useLocalStack();
 let batchHandler: typeof import('../../src/handlers/batchOperations.ts').handler;
-let isContinuationEvent: typeof import('../../src/pipeline/continuation.ts').isContinuationEvent;
 let spies: MockInstance<typeof process.stdout.write>[] = [];
 const logged: string[] = [];
 
 beforeAll(async () => {
-  // Every line the Powertools logger writes, at every level: the level is read when the logger
-  // is created (and restored on each invocation), so it is set before anything imports it.
-  process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
-  harness = await IngestStack.start();
   ({ handler: batchHandler } = await import('../../src/handlers/batchOperations.ts'));
-  ({ isContinuationEvent } = await import('../../src/pipeline/continuation.ts'));
   // The logger writes INFO and DEBUG to process.stdout, WARN and ERROR to process.stderr.
   spies = [process.stdout, process.stderr].map((stream) =>
     vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
@@ -52,7 +48,6 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const spy of spies) spy.mockRestore();
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
-  await harness?.stop();
 });
 
 beforeEach(() => {
@@ -61,21 +56,12 @@ beforeEach(() => {
 
 /** Everything the ledger table holds (progress, order and Powertools idempotency records). */
 async function ledgerText(): Promise<string> {
-  const items: unknown[] = [];
-  let ExclusiveStartKey: Record<string, unknown> | undefined;
-  do {
-    const page = await harness.ddb.send(
-      new ScanCommand({ TableName: harness.names.ledger, ExclusiveStartKey }),
-    );
-    items.push(...(page.Items ?? []));
-    ExclusiveStartKey = page.LastEvaluatedKey;
-  } while (ExclusiveStartKey);
-  return JSON.stringify(items);
+  return JSON.stringify(await harness.scan(harness.names.ledger));
 }
 
 /** Every SNS message (subject and body) published for `key`. */
 function snsText(key: string): string {
-  const published = harness.summariesFor(key);
+  const published = harness.messagesFor(key);
   expect(published.length).toBeGreaterThan(0);
   return published.map((s) => `${s.published.subject}\n${s.published.message}`).join('\n');
 }
@@ -108,7 +94,7 @@ describe('Privacy: row values reach only the rejected-rows report', () => {
     await harness.ingest(key, body);
 
     // Assess
-    const [summary] = harness.summariesFor(key);
+    const [summary] = harness.messagesFor(key);
     expect(summary?.json.status).toBe('FAILED');
     expect(summary?.json.fileError?.code).toBe('INVALID_HEADER');
     expect(summary?.json.fileError?.message).toContain('student_id has an invalid format');
@@ -130,7 +116,7 @@ describe('Privacy: row values reach only the rejected-rows report', () => {
     await harness.ingest(key, body);
 
     // Assess
-    const [summary] = harness.summariesFor(key);
+    const [summary] = harness.messagesFor(key);
     expect(summary?.json.status).toBe('FAILED');
     expect(summary?.json.fileError?.code).toBe('INVALID_HEADER');
     expectNowhere(
@@ -157,7 +143,7 @@ describe('Privacy: row values reach only the rejected-rows report', () => {
     await harness.ingest(key, `${body}\n`);
 
     // Assess
-    const [summary] = harness.summariesFor(key);
+    const [summary] = harness.messagesFor(key);
     expect(summary?.json.status).toBe('PARTIAL');
     expect(summary?.json.errors.map((e) => [e.line, e.field])).toEqual([
       [2, 'student_id'],
@@ -187,20 +173,14 @@ describe('Privacy: row values reach only the rejected-rows report', () => {
     const seen = harness.stack.lambda.invocations.length;
 
     // Act: part 0 stops after 256 rows and hands on
-    await harness.handler(harness.eventFor(upload), shortClock());
+    await harness.deployed(harness.eventFor(upload), shortClock());
     const checkpoint = await ledgerText();
-    let at = seen;
-    while (harness.stack.lambda.invocations.length > at) {
-      const next: unknown = JSON.parse(harness.stack.lambda.invocations[at]?.payload ?? 'null');
-      at++;
-      if (!isContinuationEvent(next)) throw new Error('unexpected invocation');
-      await harness.handler(next as never, lambdaContext());
-    }
+    const runs = await harness.runContinuations(harness.deployed, seen, lambdaContext);
 
     // Assess
-    expect(at - seen).toBeGreaterThan(0);
+    expect(runs).toBeGreaterThan(0);
     expect(checkpoint).toContain('"firstErrors"');
-    const [summary] = harness.summariesFor(key);
+    const [summary] = harness.messagesFor(key);
     expect(summary?.json.rows.rejected).toBe(2);
     expectNowhere(
       { checkpoint, logs: logged.join(''), sns: snsText(key), ledger: await ledgerText() },
@@ -259,7 +239,7 @@ describe('Injection: keys and values cannot write into the e-mail or run in a sp
     await harness.ingest(key, `${body.join('\n')}\n`);
 
     // Assess
-    const [summary] = harness.summariesFor(key);
+    const [summary] = harness.messagesFor(key);
     expect(summary?.json.status).toBe('PARTIAL');
     const email = summary?.parts.email ?? '';
     const lines = email.split('\n');

@@ -1,37 +1,21 @@
-import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createClients } from '../../src/clients.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
-import { LocalStack } from '../../src/local/LocalStack.ts';
 import { type Clients, ingestObject } from '../../src/pipeline/ingestObject.ts';
+import { useLocalStack } from '../support/harness.ts';
 
 const HEADER = 'student_id,first_name,last_name,course';
-let stack: LocalStack;
-let s3: S3Client;
+const local = useLocalStack();
 let clients: Clients;
 let config: Config;
 
-beforeAll(async () => {
-  stack = await LocalStack.start();
-  Object.assign(process.env, stack.env);
-  config = loadConfig(stack.env);
+beforeAll(() => {
+  config = loadConfig(local.stack.env);
   clients = createClients(config);
-  s3 = stack.s3Client();
 });
-
-afterAll(async () => {
-  s3?.destroy();
-  await stack?.stop();
-});
-
-const exists = (bucket: string, key: string): Promise<boolean> =>
-  s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).then(
-    () => true,
-    () => false,
-  );
 
 async function putError(key: string, body: string): Promise<void> {
-  await s3.send(new PutObjectCommand({ Bucket: stack.names.error, Key: key, Body: body }));
+  await local.put(key, body, local.names.error);
 }
 
 const context = (options = {}) => ({ clients, config, remainingTimeMs: () => 900_000, options });
@@ -43,7 +27,7 @@ describe('Function: ingestObject (reprocessing the error bucket)', () => {
 
     // Act
     const outcome = await ingestObject(
-      { bucket: stack.names.error, key: 'rerun/still-bad.csv', jobId: 'job-1' },
+      { bucket: local.names.error, key: 'rerun/still-bad.csv', jobId: 'job-1' },
       context({ move: true }),
     );
 
@@ -52,8 +36,8 @@ describe('Function: ingestObject (reprocessing the error bucket)', () => {
       kind: 'processed',
       result: { status: 'PARTIAL', destination: null },
     });
-    expect(await exists(stack.names.error, 'rerun/still-bad.csv')).toBe(true);
-    expect(await exists(stack.names.error, 'rerun/still-bad.errors.csv')).toBe(true);
+    expect(await local.exists(local.names.error, 'rerun/still-bad.csv')).toBe(true);
+    expect(await local.exists(local.names.error, 'rerun/still-bad.errors.csv')).toBe(true);
   });
 
   it('moves a file that now loads cleanly from the error bucket to the archive, with its old report gone', async () => {
@@ -66,7 +50,7 @@ describe('Function: ingestObject (reprocessing the error bucket)', () => {
 
     // Act
     const outcome = await ingestObject(
-      { bucket: stack.names.error, key: 'rerun/fixed.csv', jobId: 'job-2' },
+      { bucket: local.names.error, key: 'rerun/fixed.csv', jobId: 'job-2' },
       context({ move: true }),
     );
 
@@ -75,27 +59,21 @@ describe('Function: ingestObject (reprocessing the error bucket)', () => {
       kind: 'processed',
       result: {
         status: 'SUCCEEDED',
-        destination: { bucket: stack.names.archive, key: 'rerun/fixed.csv' },
+        destination: { bucket: local.names.archive, key: 'rerun/fixed.csv' },
       },
     });
-    expect(await exists(stack.names.error, 'rerun/fixed.csv')).toBe(false);
-    expect(await exists(stack.names.archive, 'rerun/fixed.csv')).toBe(true);
-    expect(await exists(stack.names.error, 'rerun/fixed.errors.csv')).toBe(false);
+    expect(await local.exists(local.names.error, 'rerun/fixed.csv')).toBe(false);
+    expect(await local.exists(local.names.archive, 'rerun/fixed.csv')).toBe(true);
+    expect(await local.exists(local.names.error, 'rerun/fixed.errors.csv')).toBe(false);
   });
 
   it('leaves a file reprocessed from the archive in the archive, even when it now fails', async () => {
     // Prepare
-    await s3.send(
-      new PutObjectCommand({
-        Bucket: stack.names.archive,
-        Key: 'rerun/old.csv',
-        Body: `${HEADER}\nbad,Jo,Doe,X\n`,
-      }),
-    );
+    await local.put('rerun/old.csv', `${HEADER}\nbad,Jo,Doe,X\n`, local.names.archive);
 
     // Act
     const outcome = await ingestObject(
-      { bucket: stack.names.archive, key: 'rerun/old.csv', jobId: 'job-4' },
+      { bucket: local.names.archive, key: 'rerun/old.csv', jobId: 'job-4' },
       context({ move: true }),
     );
 
@@ -104,8 +82,8 @@ describe('Function: ingestObject (reprocessing the error bucket)', () => {
       kind: 'processed',
       result: { status: 'PARTIAL', destination: null },
     });
-    expect(await exists(stack.names.archive, 'rerun/old.csv')).toBe(true);
-    expect(await exists(stack.names.error, 'rerun/old.csv')).toBe(false);
+    expect(await local.exists(local.names.archive, 'rerun/old.csv')).toBe(true);
+    expect(await local.exists(local.names.error, 'rerun/old.csv')).toBe(false);
   });
 
   it('ignores S3 events from its own output buckets, and its own reports even in a batch job', async () => {
@@ -115,17 +93,17 @@ describe('Function: ingestObject (reprocessing the error bucket)', () => {
 
     // Act
     const fromEvent = await ingestObject(
-      { bucket: stack.names.error, key: 'rerun/loop.csv' },
+      { bucket: local.names.error, key: 'rerun/loop.csv' },
       context(),
     );
     const report = await ingestObject(
-      { bucket: stack.names.error, key: 'rerun/loop.errors.csv', jobId: 'job-3' },
+      { bucket: local.names.error, key: 'rerun/loop.errors.csv', jobId: 'job-3' },
       context(),
     );
 
     // Assess
     expect(fromEvent).toMatchObject({ kind: 'skipped', reason: 'OWN_OUTPUT_BUCKET' });
     expect(report).toMatchObject({ kind: 'skipped', reason: 'OWN_OUTPUT_BUCKET' });
-    expect(await exists(stack.names.error, 'rerun/loop.csv')).toBe(true);
+    expect(await local.exists(local.names.error, 'rerun/loop.csv')).toBe(true);
   });
 });

@@ -1,22 +1,14 @@
-import {
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { describe, expect, it } from 'vitest';
 import { createClients } from '../../src/clients.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { KeyOrder } from '../../src/ledger/KeyOrder.ts';
 import { ProgressLedger } from '../../src/ledger/ProgressLedger.ts';
-import { LocalStack } from '../../src/local/LocalStack.ts';
 import { nextSequencer } from '../../src/local/nextSequencer.ts';
-import type { PublishedMessage } from '../../src/local/SnsStandIn.ts';
 import { type Clients, ingestObject } from '../../src/pipeline/ingestObject.ts';
 import type { UploadRef } from '../../src/types.ts';
 import { failNext } from '../support/faults.ts';
+import { type SummaryMessage, useLocalStack } from '../support/harness.ts';
 
 /*
  * An older upload that finds out, while it is already under way, that a newer upload of its name
@@ -25,21 +17,7 @@ import { failNext } from '../support/faults.ts';
  */
 
 const HEADER = 'student_id,first_name,last_name,course';
-const published: PublishedMessage[] = [];
-let stack: LocalStack;
-let s3: S3Client;
-
-beforeAll(async () => {
-  stack = await LocalStack.start({ onPublish: (message) => published.push(message) });
-  // The SDK clients take their endpoints and region from the environment, as in Lambda.
-  Object.assign(process.env, stack.env);
-  s3 = stack.s3Client();
-});
-
-afterAll(async () => {
-  s3?.destroy();
-  await stack?.stop();
-});
+const local = useLocalStack();
 
 function csv(tag: string, rows: number): string {
   const lines = [HEADER];
@@ -49,19 +27,12 @@ function csv(tag: string, rows: number): string {
 }
 
 async function upload(key: string, body: string): Promise<UploadRef> {
-  const out = await s3.send(
-    new PutObjectCommand({ Bucket: stack.names.inbound, Key: key, Body: body }),
-  );
-  return {
-    bucket: stack.names.inbound,
-    key,
-    eTag: (out.ETag ?? '').replace(/"/g, ''),
-    sequencer: nextSequencer(),
-  };
+  const { eTag } = await local.put(key, body);
+  return { bucket: local.names.inbound, key, eTag, sequencer: nextSequencer() };
 }
 
 function pipeline(): { clients: Clients; config: Config; order: KeyOrder; ledger: ProgressLedger } {
-  const config = loadConfig(stack.env);
+  const config = loadConfig(local.stack.env);
   const clients = createClients(config);
   // Polled at every batch boundary, so the test does not depend on the clock.
   const order = new KeyOrder(clients.ddb, config.idempotencyTable, 0);
@@ -73,37 +44,14 @@ function pipeline(): { clients: Clients; config: Config; order: KeyOrder; ledger
   };
 }
 
-async function tableCount(clients: Clients, tag: string): Promise<number> {
-  let count = 0;
-  let ExclusiveStartKey: Record<string, unknown> | undefined;
-  do {
-    const page = await clients.ddb.send(
-      new ScanCommand({ TableName: stack.names.table, ExclusiveStartKey }),
-    );
-    count += (page.Items ?? []).filter((item) => item.course === `${tag} course`).length;
-    ExclusiveStartKey = page.LastEvaluatedKey;
-  } while (ExclusiveStartKey);
-  return count;
+async function tableCount(tag: string): Promise<number> {
+  return (await local.items((item) => item.course === `${tag} course`)).length;
 }
 
-async function exists(bucket: string, key: string): Promise<boolean> {
-  try {
-    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function summaryOf(key: string): { subject: string; text: string; json: Record<string, unknown> } {
-  const mine = published.filter((m) => JSON.parse(m.message).sqs.includes(JSON.stringify(key)));
+function summaryOf(key: string): SummaryMessage {
+  const mine = local.messagesFor(key);
   expect(mine).toHaveLength(1);
-  const parts = JSON.parse(mine[0]?.message ?? '{}') as Record<string, string>;
-  return {
-    subject: mine[0]?.subject ?? '',
-    text: parts.default ?? '',
-    json: JSON.parse(parts.sqs ?? '{}'),
-  };
+  return mine[0] as SummaryMessage;
 }
 
 describe('Function: ingestObject (an older upload overtaken by a newer one of its name)', () => {
@@ -140,22 +88,24 @@ describe('Function: ingestObject (an older upload overtaken by a newer one of it
     const { rows } = outcome.result;
     expect(rows.written).toBeGreaterThan(0);
     expect(rows.written).toBeLessThan(5_000);
-    expect(await tableCount(clients, 'overtaken')).toBe(rows.written);
+    expect(await tableCount('overtaken')).toBe(rows.written);
     // The file is kept, apart from failed files and never as the archive's copy.
-    expect(await exists(stack.names.archive, key)).toBe(false);
-    expect(await exists(stack.names.inbound, key)).toBe(false);
-    const kept = await s3.send(
-      new GetObjectCommand({ Bucket: stack.names.error, Key: `superseded/${key}` }),
+    expect(await local.exists(local.names.archive, key)).toBe(false);
+    expect(await local.exists(local.names.inbound, key)).toBe(false);
+    const kept = await local.s3.send(
+      new GetObjectCommand({ Bucket: local.names.error, Key: `superseded/${key}` }),
     );
     expect(await kept.Body?.transformToString()).toBe(csv('overtaken', 5_000));
     expect(kept.Metadata).toMatchObject({ 'source-sequencer': older.sequencer });
     const summary = summaryOf(key);
-    expect(summary.subject).toBe('[SUPERSEDED] while loading.csv: a newer upload replaced it');
-    expect(summary.text).toContain('SUPERSEDED by a newer upload of the same name');
-    expect(summary.text).toContain(`${rows.written} rows were written before it stopped.`);
+    expect(summary.published.subject).toBe(
+      '[SUPERSEDED] while loading.csv: a newer upload replaced it',
+    );
+    expect(summary.parts.default).toContain('SUPERSEDED by a newer upload of the same name');
+    expect(summary.parts.default).toContain(`${rows.written} rows were written before it stopped.`);
     expect(summary.json).toMatchObject({
       status: 'SUPERSEDED',
-      destination: { bucket: stack.names.error, key: `superseded/${key}` },
+      destination: { bucket: local.names.error, key: `superseded/${key}` },
       rows,
     });
   });
@@ -168,7 +118,7 @@ describe('Function: ingestObject (an older upload overtaken by a newer one of it
     failNext(clients.s3, 'CopyObjectCommand');
     const context = { clients, config, ledger, keyOrder: order, remainingTimeMs: () => 900_000 };
     await expect(ingestObject(older, context)).rejects.toThrow(/CopyObject/);
-    expect(await tableCount(clients, 'before-move')).toBe(40);
+    expect(await tableCount('before-move')).toBe(40);
 
     // Act: a newer upload of the name starts before the retry.
     expect(await order.claim({ ...older, eTag: 'newer', sequencer: nextSequencer() })).toBe(true);
@@ -180,11 +130,11 @@ describe('Function: ingestObject (an older upload overtaken by a newer one of it
       result: {
         status: 'SUPERSEDED',
         rows: { total: 40, written: 40 },
-        destination: { bucket: stack.names.error, key: `superseded/${key}` },
+        destination: { bucket: local.names.error, key: `superseded/${key}` },
       },
     });
-    expect(await exists(stack.names.archive, key)).toBe(false);
-    expect(await exists(stack.names.error, `superseded/${key}`)).toBe(true);
+    expect(await local.exists(local.names.archive, key)).toBe(false);
+    expect(await local.exists(local.names.error, `superseded/${key}`)).toBe(true);
     expect(summaryOf(key).json.status).toBe('SUPERSEDED');
   });
 
@@ -203,9 +153,9 @@ describe('Function: ingestObject (an older upload overtaken by a newer one of it
 
     // Assess
     expect(outcome).toMatchObject({ kind: 'processed', result: { status: 'SUCCEEDED' } });
-    expect(await tableCount(clients, 'batch-job')).toBe(3);
-    const listed = await s3.send(
-      new ListObjectsV2Command({ Bucket: stack.names.error, Prefix: 'superseded/overtaken/batch' }),
+    expect(await tableCount('batch-job')).toBe(3);
+    const listed = await local.s3.send(
+      new ListObjectsV2Command({ Bucket: local.names.error, Prefix: 'superseded/overtaken/batch' }),
     );
     expect(listed.Contents ?? []).toEqual([]);
   });
@@ -214,20 +164,18 @@ describe('Function: ingestObject (an older upload overtaken by a newer one of it
     // Prepare
     const { clients, config, order, ledger } = pipeline();
     const key = 'superseded/overtaken/kept.csv';
-    await s3.send(
-      new PutObjectCommand({ Bucket: stack.names.error, Key: key, Body: csv('kept', 2) }),
-    );
+    await local.put(key, csv('kept', 2), local.names.error);
 
     // Act: an S3 Batch Operations task over the error bucket.
     const outcome = await ingestObject(
-      { bucket: stack.names.error, key, jobId: 'job-2' },
+      { bucket: local.names.error, key, jobId: 'job-2' },
       { clients, config, ledger, keyOrder: order, remainingTimeMs: () => 900_000 },
     );
 
     // Assess
     expect(outcome).toMatchObject({ kind: 'skipped', reason: 'OWN_OUTPUT_BUCKET' });
-    expect(await tableCount(clients, 'kept')).toBe(0);
-    expect(await exists(stack.names.error, key)).toBe(true);
+    expect(await tableCount('kept')).toBe(0);
+    expect(await local.exists(local.names.error, key)).toBe(true);
   });
 
   it('stops a long file between two parts when a newer upload started meanwhile, keeping the report so far', async () => {
@@ -262,21 +210,21 @@ describe('Function: ingestObject (an older upload overtaken by a newer one of it
     if (outcome.kind !== 'processed') throw new Error(`not processed: ${outcome.kind}`);
     expect(outcome.result).toMatchObject({
       status: 'SUPERSEDED',
-      destination: { bucket: stack.names.error, key: `superseded/${key}` },
-      report: { bucket: stack.names.error, key: 'overtaken/between parts.errors.csv' },
+      destination: { bucket: local.names.error, key: `superseded/${key}` },
+      report: { bucket: local.names.error, key: 'overtaken/between parts.errors.csv' },
     });
     const { rows } = outcome.result;
     expect(rows.rejected).toBe(1);
     expect(rows.total).toBeLessThan(3_000);
-    expect(await tableCount(clients, 'between')).toBe(rows.written);
-    const report = await s3.send(
+    expect(await tableCount('between')).toBe(rows.written);
+    const report = await local.s3.send(
       new GetObjectCommand({
-        Bucket: stack.names.error,
+        Bucket: local.names.error,
         Key: 'overtaken/between parts.errors.csv',
       }),
     );
     expect(await report.Body?.transformToString()).toMatch(/^11,student_id,bad-row,/m);
-    expect(await exists(stack.names.error, `superseded/${key}`)).toBe(true);
-    expect(await exists(stack.names.inbound, key)).toBe(false);
+    expect(await local.exists(local.names.error, `superseded/${key}`)).toBe(true);
+    expect(await local.exists(local.names.inbound, key)).toBe(false);
   });
 });
