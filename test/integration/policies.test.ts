@@ -91,20 +91,19 @@ describe('Policy: MAX_ERROR_RATE', () => {
     expect(await countFor('rate-over')).toBe(500);
     // The rows rejected until the stop are in the rejected file, to fix and drop back.
     expect(result.rejected).toMatchObject({
-      bucket: stack.names.error,
+      bucket: local.names.error,
       key: 'rate/over.rejected.csv',
     });
-    const rejected = await s3.send(
-      new GetObjectCommand({ Bucket: stack.names.error, Key: 'rate/over.rejected.csv' }),
-    );
-    const lines = (await rejected.Body?.transformToString())
-      ?.replace(/^\uFEFF/, '')
+    const lines = (await local.text(local.names.error, 'rate/over.rejected.csv'))
+      .replace(/^\uFEFF/, '')
       .trim()
       .split(/\r?\n/);
     expect(lines?.[0]).toBe(`${HEADER},error`);
     expect(lines?.slice(1)).toHaveLength(500);
     expect(lines?.slice(1).filter((line) => !/^bad\d+,First\d+,Last\d+,/.test(line))).toEqual([]);
-    expect(lines?.[1]).toMatch(/^bad2,First2,Last2,rate-over course,"?student_id has an invalid format/);
+    expect(lines?.[1]).toMatch(
+      /^bad2,First2,Last2,rate-over course,"?student_id has an invalid format/,
+    );
   });
 
   it('loads the good rows of a file under the limit', async () => {
