@@ -195,7 +195,7 @@ describe.skipIf(awsMissing && process.env.CI !== 'true')('npm start', () => {
       freshShell((copy ?? '').replace(/ s3 cp \S+ s3:\/\/\S+$/, ` s3 cp ${from} ${to}`));
     await cp('test/fixtures/invalid-rows.csv', 's3://inbound/invalid-rows.csv');
     const partial = await waitFor(
-      /SNS summary ━━ \[PARTIAL\] invalid-rows\.csv:[\s\S]*?Fix the (\d+) rows? in (s3:\/\/\S+\.rejected\.csv) and upload it to the inbound bucket/,
+      /SNS summary ━━ \[PARTIAL\] invalid-rows\.csv \(students\):[\s\S]*?Fix the (\d+) rows? in (s3:\/\/\S+\.rejected\.csv) and upload it to the inbound bucket/,
     );
     const [, count, rejectedUrl] = partial;
     const local = join(home, 'invalid-rows.rejected.csv');
@@ -223,7 +223,7 @@ describe.skipIf(awsMissing && process.env.CI !== 'true')('npm start', () => {
     expect(header).toEqual(['student_id', 'first_name', 'last_name', 'course', 'error']);
     expect(Number(count)).toBe(rejected.length);
     const loaded = await waitFor(
-      /SNS summary ━━ \[(\w+)\] invalid-rows-fixed\.csv: (\d+) rows? loaded[\s\S]*?Processed in/,
+      /SNS summary ━━ \[(\w+)\] invalid-rows-fixed\.csv \(students\): (\d+) rows? loaded[\s\S]*?Processed in/,
     );
     expect(loaded[1]).toBe('SUCCEEDED');
     expect(Number(loaded[2])).toBe(rejected.length);
