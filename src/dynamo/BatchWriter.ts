@@ -1,4 +1,4 @@
-import type { AttributeValue, DynamoDBClient, WriteRequest } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { InfrastructureError } from '../errors.ts';
 import {
   DEFAULT_RETRY_BUDGET,
@@ -9,7 +9,7 @@ import {
   sleep,
 } from '../retry.ts';
 import type { StudentRecord } from '../types.ts';
-import { AdaptiveRate, type AdaptiveRateOptions } from './AdaptiveRate.ts';
+import { AdaptiveRate } from './AdaptiveRate.ts';
 import type {
   BatchWriterOptions,
   BatchWriterStats,
@@ -18,8 +18,10 @@ import type {
   Unacknowledged,
   WriteSample,
 } from './batchTypes.ts';
+import { PendingRows } from './pendingRows.ts';
 import { SignedBatchWriteItemCommand } from './signedBatchWrite.ts';
-import { itemIdentity, toPutRequest } from './toPutRequest.ts';
+import { toPutRequest } from './toPutRequest.ts';
+import { emptyStats, sampleWrites } from './writerStats.ts';
 
 export type { BatchWriterOptions, BatchWriterStats, RowStart, WriteSample } from './batchTypes.ts';
 
@@ -32,6 +34,7 @@ export const DEFAULT_STALL_MS = 120_000;
 /** Waits are cut into steps this long, so a stall or a failure elsewhere is noticed in time. */
 const WAIT_STEP_MS = 250;
 
+/** Thrown inside the writer once settle() reached its cut: the items stay unacknowledged. */
 const CUT = new Error('the writer was cut off');
 
 /**
@@ -54,22 +57,12 @@ const CUT = new Error('the writer was cut off');
  * repeated keys and two batches in flight may land in any order.
  */
 export class BatchWriter {
-  public readonly stats: BatchWriterStats = {
-    itemsWritten: 0,
-    batches: 0,
-    calls: 0,
-    throttled: 0,
-    rejected: 0,
-    retries: 0,
-  };
+  public readonly stats: BatchWriterStats = emptyStats();
   public readonly rate: AdaptiveRate;
   private readonly budget: RetryBudget;
   private readonly stallMs: number;
-  private buffer = new Map<string, Entry>();
-  /** Batches from the moment they leave the buffer until every item is acknowledged. */
-  private readonly unacknowledged = new Set<Unacknowledged>();
-  /** Rows waiting for their key's batch to land. */
-  private readonly heldEntries = new Set<Entry>();
+  /** Every row not acknowledged yet, wherever it is: the low watermark's bookkeeping. */
+  private readonly pending = new PendingRows();
   /** settle() has started: running out of time is its cut, no longer a failure. */
   private settling = false;
   /** settle() reached its cut: no new call goes out, calls in flight are aborted. */
@@ -79,11 +72,9 @@ export class BatchWriter {
   private readonly window = new Set<Promise<void>>();
   private readonly held = new Set<Promise<void>>();
   private failure: InfrastructureError | null = null;
-  /** Batches being sent; the stall clock starts when the first one of a busy spell starts. */
+  /** Batches being sent; the stall clock starts with a busy spell (items sent again continue it). */
   private active = 0;
   private lastProgressAt = 0;
-  /** Items put and not yet accepted: buffered, waiting for their turn or in flight. */
-  private pending = 0;
   private sampled = { at: performance.now(), items: 0, calls: 0, throttled: 0 };
 
   public constructor(
@@ -106,21 +97,22 @@ export class BatchWriter {
    */
   public put(key: string, item: StudentRecord, offset = 0, line = 1): void | Promise<void> {
     if (this.failure) throw this.failure;
-    const buffered = this.buffer.get(key);
-    if (buffered) {
+    const buffered = this.pending.find(key);
+    // A buffered key still in flight was handed back: a later row waits for its batch to settle.
+    if (buffered && !this.inFlightKeys.has(key)) {
       buffered.item = item;
       return;
     }
-    return this.queue(key, { item, offset, line });
+    return this.queue(key, { key, item, offset, line });
   }
 
   private queue(key: string, entry: Entry): void | Promise<void> {
     const landing = this.inFlightKeys.get(key);
     if (landing) {
-      this.heldEntries.add(entry);
+      this.pending.hold(entry);
       const held = landing.then(() => {
-        this.heldEntries.delete(entry);
-        const buffered = this.buffer.get(key);
+        this.pending.release(entry);
+        const buffered = this.pending.find(key);
         if (!buffered) return this.queue(key, entry);
         // Another row of this key was queued meanwhile: it is later, this one starts earlier.
         buffered.item = entry.item;
@@ -130,10 +122,8 @@ export class BatchWriter {
       this.held.add(held);
       return held.finally(() => this.held.delete(held));
     }
-    this.buffer.set(key, entry);
-    this.pending++;
     // After the cut nothing is sent: the item stays in the buffer, below the watermark.
-    if (this.buffer.size >= BATCH_SIZE && !this.cut) return this.dispatch();
+    if (this.pending.add(key, entry) >= BATCH_SIZE && !this.cut) return this.dispatch();
   }
 
   /**
@@ -142,15 +132,7 @@ export class BatchWriter {
    * acknowledged. Reading again from there and putting again what was read loses no row.
    */
   public lowWatermark(): RowStart | null {
-    let low: Entry | null = null;
-    const consider = (entry: Entry) => {
-      if (low === null || entry.offset < low.offset) low = entry;
-    };
-    for (const entry of this.buffer.values()) consider(entry);
-    for (const batch of this.unacknowledged) for (const entry of batch.entries) consider(entry);
-    for (const entry of this.heldEntries) consider(entry);
-    const found = low as Entry | null;
-    return found ? { offset: found.offset, line: found.line } : null;
+    return this.pending.lowWatermark();
   }
 
   /**
@@ -192,14 +174,17 @@ export class BatchWriter {
 
   /** Sends what is buffered and waits for every call in flight. Throws the first failure. */
   public async flush(): Promise<BatchWriterStats> {
-    // Rows held back behind their key's batch are queued once it lands: wait for them first.
-    while (this.held.size > 0) await Promise.all(this.held);
-    if (this.buffer.size > 0) await this.dispatch();
-    while (this.window.size > 0) await Promise.all(this.window);
+    // Held rows are queued once their key's batch lands, handed-back items return to the buffer.
+    for (;;) {
+      if (this.held.size > 0) await Promise.all(this.held);
+      else if (this.pending.buffered > 0 && !this.cut && !this.failure) await this.dispatch();
+      else if (this.window.size > 0) await Promise.race(this.window);
+      else break;
+    }
     if (this.failure) throw this.failure;
     if (this.cut && !this.settling) {
       throw new InfrastructureError(
-        `BatchWriteItem to ${this.options.tableName}: out of time with ${this.pending} items not written`,
+        `BatchWriteItem to ${this.options.tableName}: out of time with ${this.pending.count} items not written`,
       );
     }
     return this.stats;
@@ -216,36 +201,20 @@ export class BatchWriter {
    * stops this long plus its margin before the deadline leaves the writer time to drain.
    */
   public drainMs(now = performance.now()): number {
-    const queued = this.pending + this.held.size;
+    const queued = this.pending.count + this.held.size;
     return queued === 0 ? 0 : Math.ceil((queued * 1000) / this.rate.pace(now));
   }
 
   /** The write rate and the share of calls throttled since the last sample (for the progress line). */
   public sample(): WriteSample {
-    const now = performance.now();
-    const { at, items, calls, throttled } = this.sampled;
-    const made = this.stats.calls - calls;
-    const rate = this.rate.rate();
-    this.sampled = {
-      at: now,
-      items: this.stats.itemsWritten,
-      calls: this.stats.calls,
-      throttled: this.stats.throttled,
-    };
-    return {
-      writeRate: Math.round(((this.stats.itemsWritten - items) * 1000) / Math.max(1, now - at)),
-      throttledShare:
-        made > 0 ? Math.round((100 * (this.stats.throttled - throttled)) / made) / 100 : 0,
-      rateLimit: Number.isFinite(rate) ? Math.round(rate) : null,
-    };
+    const { sample, next } = sampleWrites(this.stats, this.sampled, this.rate.rate());
+    this.sampled = next;
+    return sample;
   }
 
   private async dispatch(): Promise<void> {
     if (this.cut) return;
-    const batch = this.buffer;
-    this.buffer = new Map();
-    const waiting: Unacknowledged = { entries: [...batch.values()] };
-    this.unacknowledged.add(waiting);
+    const { keys, batch: waiting } = this.pending.take(BATCH_SIZE);
     // The window follows the learned rate, so a deadline never waits long for it to drain.
     while (this.window.size >= this.rate.inFlight()) await Promise.race(this.window);
     if (this.failure) throw this.failure;
@@ -260,50 +229,28 @@ export class BatchWriter {
     });
     const settled = sent.finally(() => {
       this.window.delete(settled);
-      for (const key of batch.keys()) {
+      for (const key of keys) {
         if (this.inFlightKeys.get(key) === settled) this.inFlightKeys.delete(key);
       }
     });
     this.window.add(settled);
-    for (const key of batch.keys()) this.inFlightKeys.set(key, settled);
+    for (const key of keys) this.inFlightKeys.set(key, settled);
   }
 
   private async send(batch: Unacknowledged): Promise<void> {
-    if (this.active++ === 0) this.lastProgressAt = performance.now();
+    if (this.active++ === 0 && batch.cause === null) this.lastProgressAt = performance.now();
     try {
       await this.sendUntilAccepted(batch);
-      this.unacknowledged.delete(batch);
+      this.pending.acknowledged(batch);
     } finally {
       this.active--;
     }
   }
 
-  /** The entries of the items handed back; all of them when one cannot be told apart. */
-  private stillUnacknowledged(
-    sent: WriteRequest[],
-    entries: Entry[],
-    unprocessed: WriteRequest[],
-  ): Entry[] {
-    const byItem = new Map<string, Entry[]>();
-    sent.forEach((request, i) => {
-      const entry = entries[i];
-      if (!entry) return;
-      const id = itemIdentity(request.PutRequest?.Item);
-      byItem.set(id, [...(byItem.get(id) ?? []), entry]);
-    });
-    const left: Entry[] = [];
-    for (const request of unprocessed) {
-      const entry = byItem.get(itemIdentity(request.PutRequest?.Item))?.shift();
-      if (!entry) return entries;
-      left.push(entry);
-    }
-    return left;
-  }
-
   private async sendUntilAccepted(batch: Unacknowledged): Promise<void> {
     const table = this.options.tableName;
     let requests = batch.entries.map((entry) => toPutRequest(entry.item));
-    let cause: unknown = null;
+    let cause: unknown = batch.cause;
     /** Errors in a row that are not throttling: those back off exponentially. */
     let errors = 0;
     this.stats.batches++;
@@ -326,14 +273,14 @@ export class BatchWriter {
         const accepted = requests.length - unprocessed.length;
         this.rate.onOutcome({ sent: requests.length, accepted, sentAt });
         this.stats.itemsWritten += accepted;
-        this.pending -= accepted;
+        this.pending.answered(batch, requests, accepted, unprocessed);
         if (accepted > 0) this.lastProgressAt = performance.now();
         if (unprocessed.length === 0) return;
         this.stats.throttled++;
-        batch.entries = this.stillUnacknowledged(requests, batch.entries, unprocessed);
+        cause = new Error(`${unprocessed.length} UnprocessedItems`);
+        if (this.handBack(batch, unprocessed.length, cause)) return;
         requests = unprocessed;
         errors = 0;
-        cause = new Error(`${unprocessed.length} UnprocessedItems`);
       } catch (error) {
         if (this.cut) throw CUT;
         if (!isTransient(error)) {
@@ -347,6 +294,7 @@ export class BatchWriter {
           this.stats.throttled++;
           this.stats.rejected++;
           this.rate.onOutcome({ sent: requests.length, accepted: 0, sentAt });
+          if (requests.length < BATCH_SIZE && this.handBack(batch, requests.length, cause)) return;
         } else {
           errors++;
         }
@@ -355,6 +303,13 @@ export class BatchWriter {
       if (errors > 0)
         await this.wait(fullJitterDelay(errors - 1, this.budget), requests.length, cause);
     }
+  }
+
+  /** Items handed back go out again with the next rows (PendingRows.handBack); never after the cut. */
+  private handBack(batch: Unacknowledged, handedBack: number, cause: unknown): boolean {
+    if (this.cut || !this.pending.handBack(batch, handedBack, cause)) return false;
+    this.stats.retries++;
+    return true;
   }
 
   /**

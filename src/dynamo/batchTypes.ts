@@ -1,4 +1,3 @@
-import type { WriteRequest } from '@aws-sdk/client-dynamodb';
 import type { RetryBudget } from '../retry.ts';
 import type { StudentRecord } from '../types.ts';
 import type { AdaptiveRateOptions } from './AdaptiveRate.ts';
@@ -23,6 +22,7 @@ export interface BatchWriterOptions {
 export interface BatchWriterStats {
   /** Items DynamoDB accepted. */
   itemsWritten: number;
+  /** Batches formed from the buffer (items a call handed back are batched again with later ones). */
   batches: number;
   /** BatchWriteItem calls made, repeats included. */
   calls: number;
@@ -42,17 +42,22 @@ export interface RowStart {
 
 /** One row's item while it is not acknowledged, and where the earliest row for its key starts. */
 export interface Entry {
+  /** The item's exact table key. */
+  key: string;
   item: StudentRecord;
   offset: number;
   line: number;
+  /** The push-back that handed this item back, when it is being sent again. */
+  retryCause?: unknown;
 }
 
 /** A batch's items not yet acknowledged: shrinks as the table accepts them. */
 export interface Unacknowledged {
   entries: Entry[];
+  /** Why some of its items are sent again (they came back from an earlier call), or null. */
+  cause: unknown;
 }
 
-/** Thrown inside the writer once a settle() reached its cut: the items stay unacknowledged. */
 /** The progress line's view of the writes since the previous sample. */
 export interface WriteSample {
   /** Items the table accepted per second. */

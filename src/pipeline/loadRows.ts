@@ -10,7 +10,7 @@ import { KeyTracker } from '../dynamo/KeyTracker.ts';
 import { FileProblem, InfrastructureError } from '../errors.ts';
 import { type RejectedWriter, unguardCell } from '../s3/RejectedWriter.ts';
 import type { ReportWriter } from '../s3/ReportWriter.ts';
-import type { FileLayout, RowCounts, RowError } from '../types.ts';
+import type { FileLayout, RowCounts } from '../types.ts';
 import {
   fitsLayout,
   isBlankRecord,
@@ -20,28 +20,11 @@ import {
   toRecord,
 } from '../validation/resolveHeader.ts';
 import type { Dataset } from '../validation/schema.ts';
+import { legacyLayout, type ReadPosition, type ResumePoint } from './resumePoint.ts';
+import { headerCells, rowRejecter } from './rowRejecter.ts';
 
-/** S3 Batch Operations' rule: an error rate is only judged once this many rows were read. */
-export const MIN_ROWS_FOR_ERROR_RATE = 1_000;
-
-/** Where reading stopped or resumes: always a record boundary. */
-export interface ReadPosition {
-  offset: number;
-  line: number;
-}
-
-/** What a continuation needs to go on where the previous invocation stopped. */
-export interface ResumePoint extends ReadPosition {
-  layout: FileLayout | null;
-  /** The counts as of `replayThrough` (or of the resume position when there is none). */
-  rows: RowCounts;
-  /**
-   * Where the previous part stopped reading, when that is past the resume position (its low
-   * watermark): the rows up to here were counted, reported and tracked by that part, and some of
-   * their writes not acknowledged, so they are only put again (absent in older checkpoints).
-   */
-  replayThrough?: ReadPosition | undefined;
-}
+export type { ReadPosition, ResumePoint } from './resumePoint.ts';
+export { MIN_ROWS_FOR_ERROR_RATE } from './rowRejecter.ts';
 
 export interface LoadProgress {
   rowsRead: number;
@@ -95,54 +78,11 @@ export interface LoadRowsResult {
   layout: FileLayout | null;
 }
 
-/**
- * A checkpoint saved by a version before file layouts (a continuation across a deploy) holds only
- * the header mapping: that version read comma-separated UTF-8 files of the schema's columns only.
- */
-function legacyLayout(resume: ResumePoint): FileLayout | null {
-  const mapping = (resume as { mapping?: number[] | null }).mapping;
-  if (!Array.isArray(mapping)) return null;
-  const width = mapping.length;
-  return {
-    kind: 'header',
-    mapping,
-    width,
-    needed: width,
-    notLoaded: [],
-    notLoadedCount: 0,
-    delimiter: ',',
-    encoding: 'utf-8',
-  };
-}
-
 function readFailure(cause: unknown): InfrastructureError {
   if (cause instanceof InfrastructureError) return cause;
   return new InfrastructureError(`Reading the object failed: ${(cause as Error).message}`, {
     cause,
   });
-}
-
-/** How much of a header cell the rejected-rows file keeps (a schema name is far shorter). */
-const MAX_HEADER_CELL = 256;
-
-/**
- * The header of the file's rejected-rows file: its own cells (bounded), without the `error`
- * column of a file sent back; the schema's columns for a file without a header (or an old layout).
- */
-function headerCells(
-  fields: readonly string[],
-  columns: Omit<FileLayout, 'delimiter' | 'encoding'>,
-  names: readonly string[],
-): string[] {
-  if (columns.kind === 'data' || fields.length === 0) {
-    const cells = new Array<string>(columns.width).fill('');
-    columns.mapping.forEach((at, i) => {
-      cells[at] = names[i] as string;
-    });
-    return cells;
-  }
-  const own = columns.sentBack ? fields.slice(0, -1) : fields;
-  return own.map((cell) => clipValue(cell, MAX_HEADER_CELL));
 }
 
 /** Rows between two looks at the clock: cheap enough, and fine-grained enough to stop on time. */
@@ -156,7 +96,7 @@ const SLOW_CHECK_MS = 1_000;
  * problem stops the file and is returned; infrastructure failures are thrown.
  */
 export async function loadRows(body: Readable, options: LoadRowsOptions): Promise<LoadRowsResult> {
-  const { writer, report, maxErrorRate, resume, dataset } = options;
+  const { writer, resume, dataset } = options;
   const names = dataset.names;
   const rows: RowCounts = resume
     ? { ...resume.rows }
@@ -171,33 +111,12 @@ export async function loadRows(body: Readable, options: LoadRowsOptions): Promis
     const run = layout?.unnamed?.findIndex(([first, end]) => column >= first && column < end);
     if (run !== undefined && run >= 0) filled.set(run, column);
   }
-
-  // Every rejected row goes through here: into the report, and into the rejected-rows file as
-  // its cells (or, when `raw`, the record's text under the first column).
-  const reject = async (errors: RowError[], cells: readonly string[], raw = false) => {
-    rows.rejected++;
-    for (const error of errors) {
-      const wait = report.add(error);
-      if (wait) await wait;
-    }
-    const { rejected } = options;
-    if (!rejected) return;
-    const reasons = errors.map((error) => error.error);
-    const wait = raw
-      ? rejected.addRaw(cells.join(layout?.delimiter ?? ','), reasons.join('; '))
-      : rejected.add(cells, reasons);
-    if (wait) await wait;
-  };
-
-  const checkErrorRate = (line: number): void => {
-    if (rows.total >= MIN_ROWS_FOR_ERROR_RATE && rows.rejected / rows.total > maxErrorRate) {
-      throw new FileProblem(
-        'ERROR_RATE_EXCEEDED',
-        `Stopped at line ${line}: ${rows.rejected} of ${rows.total} rows (${((100 * rows.rejected) / rows.total).toFixed(1)}%) were rejected, more than the allowed ${(100 * maxErrorRate).toFixed(0)}% (MAX_ERROR_RATE).`,
-        line,
-      );
-    }
-  };
+  const { reject, checkErrorRate } = rowRejecter(rows, {
+    report: options.report,
+    rejected: options.rejected,
+    maxErrorRate: options.maxErrorRate,
+    delimiter: () => layout?.delimiter ?? ',',
+  });
 
   const start = resume ?? { offset: 0, line: 1 };
   // Where the row being handled starts: the end of the record before it (the writer's watermark).

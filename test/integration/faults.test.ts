@@ -73,9 +73,9 @@ describe('Faults: DynamoDB throttling and UnprocessedItems', () => {
     // Act
     await handler(copy(event), lambdaContext());
 
-    // Assess
-    expect(counts.throttled).toBeGreaterThan(50);
-    expect(counts.partial).toBeGreaterThan(50);
+    // Assess: the faults happened (items handed back go out again in full calls: ~150 calls)
+    expect(counts.throttled).toBeGreaterThan(25);
+    expect(counts.partial).toBeGreaterThan(25);
     expect(await rowsFor('throttled')).toHaveLength(2_000);
     expect(await local.whereIs('faults/throttled.csv')).toEqual([local.stack.names.archive]);
     const summaries = local.summariesFor('faults/throttled.csv');

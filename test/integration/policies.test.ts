@@ -98,10 +98,10 @@ describe('Policy: MAX_ERROR_RATE', () => {
       .replace(/^\uFEFF/, '')
       .trim()
       .split(/\r?\n/);
-    expect(lines?.[0]).toBe(`${HEADER},error`);
-    expect(lines?.slice(1)).toHaveLength(500);
-    expect(lines?.slice(1).filter((line) => !/^bad\d+,First\d+,Last\d+,/.test(line))).toEqual([]);
-    expect(lines?.[1]).toMatch(
+    expect(lines[0]).toBe(`${HEADER},error`);
+    expect(lines.slice(1)).toHaveLength(500);
+    expect(lines.slice(1).filter((line) => !/^bad\d+,First\d+,Last\d+,/.test(line))).toEqual([]);
+    expect(lines[1]).toMatch(
       /^bad2,First2,Last2,rate-over course,"?student_id has an invalid format/,
     );
   });

@@ -290,12 +290,61 @@ describe('Class: BatchWriter', () => {
       expect(calls()).toEqual([items, items.slice(15), items.slice(22)]);
       expect(stats).toEqual({
         itemsWritten: 25,
-        batches: 1,
+        batches: 3,
         calls: 3,
         throttled: 2,
         rejected: 0,
         retries: 2,
       });
+    });
+
+    it('sends the items a call handed back again with the next ones, in full calls', async () => {
+      // Prepare: one call in flight at a time; the first call hands back 10 of its 25 items
+      const items = Array.from({ length: 60 }, (_, i) => record(i));
+      const requests = items.map(putOf);
+      ddbMock
+        .on(BatchWriteCommand)
+        .resolvesOnce({ UnprocessedItems: { [TABLE]: requests.slice(15, 25) } })
+        .resolves({ UnprocessedItems: {} });
+      const target = writer({ concurrency: 1 });
+
+      // Act
+      await putAll(target, items);
+      const stats = await target.flush();
+
+      // Assess: 3 calls, not 4 (a call of the 10 alone); every item accepted once
+      const sent = calls();
+      expect(sent.map((call) => call.length)).toEqual([25, 25, 20]);
+      const again = sent
+        .slice(1)
+        .flat()
+        .map((item) => item.student_id);
+      expect(again.sort()).toEqual(items.slice(15).map((item) => item.student_id));
+      expect(stats).toMatchObject({ itemsWritten: 60, calls: 3, throttled: 1, retries: 1 });
+    });
+
+    it('lets a later row of a handed-back key replace it: the last row is the one written', async () => {
+      // Prepare: the first call lands only when the test says, handing back row 3
+      const firstCall = deferred();
+      const items = Array.from({ length: 25 }, (_, i) => record(i, 'Maths', 'Old'));
+      let call = 0;
+      ddbMock.on(BatchWriteCommand).callsFake(async () => {
+        if (++call > 1) return {};
+        await firstCall.promise;
+        return { UnprocessedItems: { [TABLE]: [putOf(items[3] as StudentRecord)] } };
+      });
+      const target = writer({ concurrency: 4 });
+      await putAll(target, items);
+
+      // Act: a later row of the same key while the first copy is in flight, then the hand-back
+      const held = target.put(keyOf(record(3)), record(3, 'Maths', 'New'));
+      firstCall.resolve();
+      await held;
+      const stats = await target.flush();
+
+      // Assess: the handed-back old row is never sent again, the new one once
+      expect(calls().slice(1)).toEqual([[record(3, 'Maths', 'New')]]);
+      expect(stats.itemsWritten).toBe(25);
     });
 
     it('retries throttling (ProvisionedThroughputExceededException, ThrottlingException)', async () => {
