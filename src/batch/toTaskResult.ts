@@ -42,9 +42,10 @@ function fromOutcome(outcome: IngestOutcome): [BatchResultCode, string] {
       `CONTINUED: not finished yet: ${outcome.rows.total} rows read so far, part ${outcome.part} goes on from byte ${outcome.offset} in a new invocation; the file's summary tells how it ends`,
     ];
   }
-  const { status, rows, report, destination, fileError } = outcome.result;
+  const { status, rows, report, rejected, destination, fileError } = outcome.result;
   const moved = destination ? `; moved to ${s3url(destination)}` : '';
-  const where = report ? `; report ${s3url(report)}` : '';
+  const fix = rejected ? `; rows to fix and upload again ${s3url(rejected)}` : '';
+  const where = report ? `; report ${s3url(report)}${fix}` : fix;
   switch (status) {
     case 'SUCCEEDED': {
       const duplicates = rows.duplicates > 0 ? ` (${rows.duplicates} duplicate keys)` : '';

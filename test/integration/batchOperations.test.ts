@@ -130,7 +130,7 @@ describe('Function: handler (batch operations, local stack)', () => {
       });
       expect(partial.results[0]).toMatchObject({
         resultCode: 'Succeeded',
-        resultString: `PARTIAL: 2 of 5 rows rejected, 3 loaded; report s3://${local.names.error}/${dir}/partial.errors.csv`,
+        resultString: `PARTIAL: 2 of 5 rows rejected, 3 loaded; report s3://${local.names.error}/${dir}/partial.errors.csv; rows to fix and upload again s3://${local.names.error}/${dir}/partial.rejected.csv`,
       });
       expect(badHeader.results[0]?.resultCode).toBe('PermanentFailure');
       expect(badHeader.results[0]?.resultString).toMatch(
@@ -144,6 +144,7 @@ describe('Function: handler (batch operations, local stack)', () => {
       expect(await rowsFor(`${tag}-partial`)).toBe(3);
       // move=false: the report is written, the files stay; notify=false: no summaries
       expect(await local.exists(local.names.error, `${dir}/partial.errors.csv`)).toBe(true);
+      expect(await local.exists(local.names.error, `${dir}/partial.rejected.csv`)).toBe(true);
       expect(await local.exists(local.names.inbound, `${dir}/partial.csv`)).toBe(true);
       expect(await local.exists(local.names.inbound, `${dir}/bad header.csv`)).toBe(true);
       expect(local.summariesFor(`${dir}/partial.csv`)).toEqual([]);
@@ -312,7 +313,7 @@ describe('Function: main (npm run backfill -- --local)', () => {
       ]);
       expect(rows[0]?.[6]).toBe('SUCCEEDED: 3 rows loaded');
       expect(rows[1]?.[6]).toBe(
-        `PARTIAL: 1 of 4 rows rejected, 3 loaded; report s3://${local.names.error}/backfill/partial "q" ü.errors.csv`,
+        `PARTIAL: 1 of 4 rows rejected, 3 loaded; report s3://${local.names.error}/backfill/partial "q" ü.errors.csv; rows to fix and upload again s3://${local.names.error}/backfill/partial "q" ü.rejected.csv`,
       );
       expect(rows[2]?.[6]).toMatch(/^FAILED INVALID_HEADER: The first row is neither the header/);
       expect(await rowsFor('bf-good')).toBe(3);

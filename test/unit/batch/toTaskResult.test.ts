@@ -79,6 +79,21 @@ describe('Function: toTaskResult', () => {
     );
   });
 
+  it('names the rejected rows to fix and upload again, after the report', () => {
+    const partial = ok(
+      result({
+        status: 'PARTIAL',
+        rows: { total: 100, written: 95, rejected: 5, duplicates: 0 },
+        report: { bucket: 'errors', key: 'x/roster.errors.csv' },
+        rejected: { bucket: 'errors', key: 'x/roster.rejected.csv', versionId: 'v1' },
+      }),
+    );
+
+    expect(partial.resultString).toBe(
+      'PARTIAL: 5 of 100 rows rejected, 95 loaded; report s3://errors/x/roster.errors.csv; rows to fix and upload again s3://errors/x/roster.rejected.csv',
+    );
+  });
+
   it('answers PermanentFailure for a file problem, with the reason', () => {
     const bad = ok(
       result({
