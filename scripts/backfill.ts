@@ -15,9 +15,10 @@ import { runLocalBackfill } from '../src/batch/runLocalBackfill.ts';
 import type { BatchEvent, BatchResponse } from '../src/batch/types.ts';
 import { type CompletionRow, writeCompletionReport } from '../src/batch/writeCompletionReport.ts';
 import { writeManifest } from '../src/batch/writeManifest.ts';
+import { DATASETS_FILE } from '../src/datasets.ts';
 import { ConfigError } from '../src/errors.ts';
+import { LOCAL_CREDENTIALS, localTables } from '../src/local/LocalStack.ts';
 import { lambdaContext } from '../src/local/lambdaContext.ts';
-import { LOCAL_CREDENTIALS } from '../src/local/LocalStack.ts';
 
 /**
  * `npm run backfill`: lists the objects, writes the manifest, and either creates an S3 Batch
@@ -48,7 +49,6 @@ function useLocalStackEnv(env: NodeJS.ProcessEnv): void {
     AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
     AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
     S3_FORCE_PATH_STYLE: 'true',
-    TABLE_NAME: 'students',
     IDEMPOTENCY_TABLE: 'ingest-ledger',
     INBOUND_BUCKET: 'inbound',
     ARCHIVE_BUCKET: 'archive',
@@ -58,6 +58,15 @@ function useLocalStackEnv(env: NodeJS.ProcessEnv): void {
     POWERTOOLS_LOG_LEVEL: 'ERROR',
     POWERTOOLS_METRICS_DISABLED: 'true',
   };
+  // The tables as npm start makes them: one per declared dataset, or, with SCHEMA_FILE (or a
+  // TABLE_NAME given), the one-dataset setup's table.
+  if (env.DATASET_TABLES === undefined) {
+    if (env.SCHEMA_FILE?.trim() || env.TABLE_NAME !== undefined) defaults.TABLE_NAME = 'students';
+    else
+      defaults.DATASET_TABLES = JSON.stringify(
+        localTables(env.DATASETS_FILE?.trim() || DATASETS_FILE),
+      );
+  }
   const pointedElsewhere = Boolean(env.AWS_ENDPOINT_URL_S3);
   for (const [name, value] of Object.entries(defaults)) {
     if (env[name] !== undefined) continue;

@@ -7,6 +7,12 @@ const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 's3-csv-ingest';
 /** JSON logs with the Lambda context on every line (Powertools Logger). */
 export const logger = new Logger({ serviceName });
 
+/**
+ * The log key naming an object's dataset: the pipeline appends it once the object's key has
+ * picked one, and the handler removes it with the object's other keys.
+ */
+export const DATASET_LOG_KEY = 'dataset';
+
 /** CloudWatch metrics as EMF log lines: no API call on the hot path (Powertools Metrics). */
 export const metrics = new Metrics({
   serviceName,

@@ -9,7 +9,7 @@ import { toTaskResult } from '../batch/toTaskResult.ts';
 import type { BatchEvent, BatchResponse, BatchTaskResult } from '../batch/types.ts';
 import { createClients } from '../clients.ts';
 import { type Config, loadConfig } from '../config.ts';
-import { logger, metrics, recordOutcome } from '../observability.ts';
+import { DATASET_LOG_KEY, logger, metrics, recordOutcome } from '../observability.ts';
 import { type ContinuationEvent, isContinuationEvent } from '../pipeline/continuation.ts';
 import { createIngestOnce, type IngestOnce } from '../pipeline/ingestOnce.ts';
 import type { IngestOutcome } from '../types.ts';
@@ -66,7 +66,7 @@ export async function processBatchEvent(
       });
     }
     results.push(result);
-    logger.removeKeys(['bucket', 'key', 'jobId', 'taskId']);
+    logger.removeKeys(['bucket', 'key', 'jobId', 'taskId', DATASET_LOG_KEY]);
   }
   return {
     invocationSchemaVersion: invocation.schemaVersion,

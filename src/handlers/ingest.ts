@@ -5,7 +5,7 @@ import eventNormalizer from '@middy/event-normalizer';
 import type { Context, S3Event, S3EventRecord } from 'aws-lambda';
 import { createClients } from '../clients.ts';
 import { loadConfig } from '../config.ts';
-import { logger, metrics, recordOutcome } from '../observability.ts';
+import { DATASET_LOG_KEY, logger, metrics, recordOutcome } from '../observability.ts';
 import { type ContinuationEvent, isContinuationEvent } from '../pipeline/continuation.ts';
 import { createIngestOnce, type IngestOnce } from '../pipeline/ingestOnce.ts';
 import type { UploadRef } from '../types.ts';
@@ -58,7 +58,7 @@ export async function processS3Event(
       logger.error('Object failed; Lambda will retry', { error: error as Error });
       failures.push(error);
     } finally {
-      logger.removeKeys(['bucket', 'key']);
+      logger.removeKeys(['bucket', 'key', DATASET_LOG_KEY]);
     }
   }
   if (failures.length > 0) throw failures[0];

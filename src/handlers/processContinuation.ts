@@ -1,6 +1,6 @@
 import { IdempotencyAlreadyInProgressError } from '@aws-lambda-powertools/idempotency';
 import type { Context } from 'aws-lambda';
-import { logger, recordOutcome } from '../observability.ts';
+import { DATASET_LOG_KEY, logger, recordOutcome } from '../observability.ts';
 import type { ContinuationEvent } from '../pipeline/continuation.ts';
 import type { IngestOnce } from '../pipeline/ingestOnce.ts';
 
@@ -34,6 +34,6 @@ export async function processContinuation(
   } catch (error) {
     if (!isDuplicateInProgress(error)) throw error;
   } finally {
-    logger.removeKeys(['bucket', 'key', 'part']);
+    logger.removeKeys(['bucket', 'key', 'part', DATASET_LOG_KEY]);
   }
 }

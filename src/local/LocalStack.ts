@@ -61,6 +61,11 @@ const DEFAULT_NAMES: LocalNames = {
   functionName: 's3-csv-ingest-local-ingest',
 };
 
+/** A declaration's tables as a local stack names them: each after its dataset (DATASET_TABLES). */
+export function localTables(file: string): Record<string, string> {
+  return Object.fromEntries(readDeclaration(file).map((d) => [d.name, d.name]));
+}
+
 /**
  * A record table as the stack creates it: its key comes from the schema's `x-table-key`, and
  * each key attribute's type from its column's (integer and number columns are N, strings S).
@@ -176,8 +181,19 @@ export class LocalStack {
   /** The declared datasets' tables (each named after its dataset), or the one table. */
   public get tables(): Record<string, string> {
     const file = this.options.datasetsFile;
+    return file ? localTables(file) : {};
+  }
+
+  /** Each declared dataset's prefix of the inbound bucket (the default's keys may have any). */
+  public get datasetPrefixes(): Record<string, string> {
+    const file = this.options.datasetsFile;
     if (!file) return {};
-    return Object.fromEntries(readDeclaration(file).map((d) => [d.name, d.name]));
+    return Object.fromEntries(
+      readDeclaration(file).map((d) => [
+        d.name,
+        d.default ? `${d.prefix} or any other key` : d.prefix,
+      ]),
+    );
   }
 
   /** A stack without a declaration serves the schema SCHEMA_FILE names, as the function does. */

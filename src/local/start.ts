@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { DATASETS_FILE } from '../datasets.ts';
 import { LOCAL_CREDENTIALS, LocalStack } from './LocalStack.ts';
 import { lambdaContext } from './lambdaContext.ts';
 import type { PublishedMessage } from './SnsStandIn.ts';
@@ -9,6 +10,11 @@ import type { PublishedMessage } from './SnsStandIn.ts';
  */
 const port = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
 const host = process.env.LOCAL_HOST ?? '127.0.0.1';
+// As deployed: the repository's declaration (or DATASETS_FILE's), a table per dataset. With
+// SCHEMA_FILE, the one-dataset setup: that schema into one table, for every key.
+const datasetsFile = process.env.SCHEMA_FILE?.trim()
+  ? undefined
+  : process.env.DATASETS_FILE?.trim() || DATASETS_FILE;
 
 // Async invocations are retried twice by Lambda; do the same here so a transient fault behaves alike.
 const RETRIES = 2;
@@ -55,6 +61,7 @@ const stack = await LocalStack.start({
   // As deployed (serverless.yml): a long file's parts are a chain of more than 16 invocations.
   recursiveLoop: 'Allow',
   onPublish: printSummary,
+  datasetsFile,
 });
 Object.assign(process.env, stack.env, {
   POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
@@ -64,11 +71,16 @@ Object.assign(process.env, stack.env, {
 for (const event of pending.splice(0)) void invoke(event);
 
 const sample = resolve('events/samples/students.csv');
+// Each dataset's table, and the folder of the inbound bucket that loads into it.
+const prefixes = stack.datasetPrefixes;
+const tables = Object.entries(stack.tables)
+  .map(([name, table]) => `${table} (${prefixes[name] || 'any key'})`)
+  .join(', ');
 const creds = `AWS_ACCESS_KEY_ID=${LOCAL_CREDENTIALS.AWS_ACCESS_KEY_ID} AWS_SECRET_ACCESS_KEY=${LOCAL_CREDENTIALS.AWS_SECRET_ACCESS_KEY} AWS_DEFAULT_REGION=us-east-1`;
 console.log(`s3-csv-ingest local stack is up.
 
   S3 (s3rver)         ${stack.endpoints.s3}    buckets: ${stack.names.inbound}, ${stack.names.archive}, ${stack.names.error}
-  DynamoDB (dynalite) ${stack.endpoints.dynamodb}    table: ${stack.names.table}, ledger: ${stack.names.ledger}
+  DynamoDB (dynalite) ${stack.endpoints.dynamodb}    tables: ${tables || stack.names.table}, ledger: ${stack.names.ledger}
   SNS (local)         ${stack.endpoints.sns}    topic: ${stack.topicArn}
   Lambda (local)      ${stack.endpoints.lambda}    function: ${stack.names.functionName} (continuations of long files)
 
@@ -79,7 +91,16 @@ Drop a file into the inbound bucket (from this folder, in another shell):
 See the rows:
 
   ${creds} aws --endpoint-url ${stack.endpoints.dynamodb} dynamodb scan --table-name ${stack.names.table}
+${
+  stack.tables.courses
+    ? `
+A file under a dataset's folder loads into that dataset's table, beside the students (${datasetsFile}):
 
+  ${creds} aws --endpoint-url ${stack.endpoints.s3} s3 cp ${resolve('events/samples/courses.csv')} s3://${stack.names.inbound}/courses/
+  ${creds} aws --endpoint-url ${stack.endpoints.dynamodb} dynamodb scan --table-name ${stack.tables.courses}
+`
+    : ''
+}
 Summaries are printed below. Ctrl-C stops the stack (nothing is kept).
 `);
 

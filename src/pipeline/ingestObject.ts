@@ -1,6 +1,7 @@
 import { datasetFor, noDatasetDetail } from '../datasets.ts';
 import type { LoadedProgress } from '../ledger/ProgressLedger.ts';
 import { publishSummary } from '../notify/publishSummary.ts';
+import { DATASET_LOG_KEY, logger } from '../observability.ts';
 import { copyObject } from '../s3/copyObject.ts';
 import { deleteObject } from '../s3/deleteObject.ts';
 import { reportKey } from '../s3/ReportWriter.ts';
@@ -44,6 +45,9 @@ export async function ingestObject(
       detail: noDatasetDetail(config.datasets, upload.key),
     };
   }
+  // Every line logged about this object from here on names its dataset; the handler that
+  // appended the object's keys removes this one with them (DATASET_LOG_KEY).
+  logger.appendKeys({ [DATASET_LOG_KEY]: dataset.name });
 
   const progress = ledger ? await ledger.get(upload) : null;
   let step: LoadedProgress;

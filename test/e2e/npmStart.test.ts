@@ -89,14 +89,14 @@ describe.skipIf(awsMissing && process.env.CI !== 'true')('npm start', () => {
 
     // Act: exactly what a person pastes
     await freshShell(copy ?? '');
-    await waitFor(/SNS summary ━━ \[SUCCEEDED\] students\.csv: 5 rows loaded/);
+    await waitFor(/SNS summary ━━ \[SUCCEEDED\] students\.csv \(students\): 5 rows loaded/);
     const table = JSON.parse(await freshShell(`${scan} --output json`)) as {
       Count: number;
       Items: { student_id: { S: string } }[];
     };
 
     // Assess
-    expect(output).toMatch(/Status: SUCCEEDED\nFile: {3}s3:\/\/inbound\/students\.csv/);
+    expect(output).toMatch(/Status: SUCCEEDED\nDataset: students\nFile: {3}s3:\/\/inbound\/students\.csv/);
     expect(output).toContain('The file is now at s3://archive/students.csv');
     expect(table.Count).toBe(5);
     expect(table.Items.map((item) => item.student_id.S).sort()).toEqual([
@@ -127,7 +127,7 @@ describe.skipIf(awsMissing && process.env.CI !== 'true')('npm start', () => {
       await freshShell(command);
       const summary = await waitFor(
         new RegExp(
-          `SNS summary ━━ \\[SUCCEEDED\\] ${name.replace('.', '\\.')}: ${count} rows loaded[\\s\\S]*?Processed in`,
+          `SNS summary ━━ \\[SUCCEEDED\\] ${name.replace('.', '\\.')} \\(students\\): ${count} rows loaded[\\s\\S]*?Processed in`,
         ),
       );
       const table = JSON.parse(await freshShell(`${scan} --output json`)) as {
@@ -144,6 +144,38 @@ describe.skipIf(awsMissing && process.env.CI !== 'true')('npm start', () => {
     120_000,
   );
 
+  it('loads the courses sample under courses/ into its own table, beside the students', async () => {
+    // Prepare: the two commands it prints for the second dataset
+    const [copy] =
+      output.match(/^ {2}AWS_ACCESS_KEY_ID=\S+ .* s3 cp \S+courses\.csv s3:\/\/\S+\/courses\/$/m) ??
+      [];
+    const [scan] =
+      output.match(/^ {2}AWS_ACCESS_KEY_ID=\S+ .* dynamodb scan --table-name courses$/m) ?? [];
+    expect(copy).toBeDefined();
+    expect(scan).toBeDefined();
+    expect(output).toMatch(
+      /tables: students \(students\/ or any other key\), grades \(grades\/\), courses \(courses\/\)/,
+    );
+
+    // Act
+    await freshShell(copy ?? '');
+    const summary = await waitFor(
+      /SNS summary ━━ \[SUCCEEDED\] courses\.csv \(courses\): 3 rows loaded[\s\S]*?Processed in/,
+    );
+    const courses = JSON.parse(await freshShell(`${scan} --output json`)) as {
+      Items: { code: { S: string }; year: { N: string } }[];
+    };
+
+    // Assess: a string + number key, the year stored as a number
+    expect(summary[0]).toContain('Dataset: courses');
+    expect(summary[0]).toContain('The file is now at s3://archive/courses/courses.csv');
+    expect(courses.Items.map((item) => `${item.code.S} ${item.year.N}`).sort()).toEqual([
+      'HIST210 2026',
+      'MATH101 2026',
+      'MATH101 2027',
+    ]);
+  }, 120_000);
+
   it('loads a file whose name ends in .csv in any casing, as the deployed notification does', async () => {
     // Prepare
     const [copy] = output.match(/^ {2}AWS_ACCESS_KEY_ID=\S+ .* s3 cp \S+ s3:\/\/\S+$/m) ?? [];
@@ -153,7 +185,7 @@ describe.skipIf(awsMissing && process.env.CI !== 'true')('npm start', () => {
     await freshShell(mixedCase);
 
     // Assess
-    await waitFor(/SNS summary ━━ \[SUCCEEDED\] Roster\.Csv: 5 rows loaded/);
+    await waitFor(/SNS summary ━━ \[SUCCEEDED\] Roster\.Csv \(students\): 5 rows loaded/);
     expect(output).toContain('The file is now at s3://archive/Roster.Csv');
   }, 120_000);
   it('round-trips rejected rows as the README shows: aws s3 cp the rejected file, fix it, upload it back', async () => {
@@ -163,7 +195,7 @@ describe.skipIf(awsMissing && process.env.CI !== 'true')('npm start', () => {
       freshShell((copy ?? '').replace(/ s3 cp \S+ s3:\/\/\S+$/, ` s3 cp ${from} ${to}`));
     await cp('test/fixtures/invalid-rows.csv', 's3://inbound/invalid-rows.csv');
     const partial = await waitFor(
-      /SNS summary ━━ \[PARTIAL\] invalid-rows\.csv:[\s\S]*?Fix the (\d+) rows? in (s3:\/\/\S+\.rejected\.csv) and upload it to the inbound bucket/,
+      /SNS summary ━━ \[PARTIAL\] invalid-rows\.csv \(students\):[\s\S]*?Fix the (\d+) rows? in (s3:\/\/\S+\.rejected\.csv) and upload it to the inbound bucket/,
     );
     const [, count, rejectedUrl] = partial;
     const local = join(home, 'invalid-rows.rejected.csv');
@@ -191,7 +223,7 @@ describe.skipIf(awsMissing && process.env.CI !== 'true')('npm start', () => {
     expect(header).toEqual(['student_id', 'first_name', 'last_name', 'course', 'error']);
     expect(Number(count)).toBe(rejected.length);
     const loaded = await waitFor(
-      /SNS summary ━━ \[(\w+)\] invalid-rows-fixed\.csv: (\d+) rows? loaded[\s\S]*?Processed in/,
+      /SNS summary ━━ \[(\w+)\] invalid-rows-fixed\.csv \(students\): (\d+) rows? loaded[\s\S]*?Processed in/,
     );
     expect(loaded[1]).toBe('SUCCEEDED');
     expect(Number(loaded[2])).toBe(rejected.length);

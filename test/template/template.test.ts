@@ -5,7 +5,7 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import { loadDataset } from '../../src/validation/schema.ts';
+import { DATASETS_FILE, loadDatasets, readDeclaration } from '../../src/datasets.ts';
 import { readZipEntries } from './readZipEntries.ts';
 
 /**
@@ -27,7 +27,6 @@ const ACTIONS_WITHOUT_RESOURCE_SCOPE = new Set([
 
 /** Environment variables that name a resource of the stack, and the resource each must name. */
 const WIRED_VARIABLES = {
-  TABLE_NAME: 'StudentTable',
   IDEMPOTENCY_TABLE: 'LedgerTable',
   ARCHIVE_BUCKET: 'ArchiveBucket',
   ERROR_BUCKET: 'ErrorBucket',
@@ -198,6 +197,23 @@ function roleOf(functionId: string): string {
 
 const inboundBucketName = render(props('InboundBucket').BucketName);
 
+/**
+ * A function's DATASET_TABLES (a Fn::Sub of `{"<dataset>":"${<TableId>}"}`), as dataset name →
+ * logical id of the table.
+ */
+function datasetTables(functionId: string): Record<string, string> {
+  const map = JSON.parse(render(environment(functionId).DATASET_TABLES)) as Record<string, string>;
+  return Object.fromEntries(
+    Object.entries(map).map(([name, table]) => [name, table.replace(/^<(.+)>$/, '$1')]),
+  );
+}
+
+/** The ARNs (rendered) of every dataset's table, sorted. */
+const datasetTableArns = (): string[] =>
+  Object.values(datasetTables('IngestLambdaFunction'))
+    .map((id) => `<${id}.Arn>`)
+    .sort();
+
 describe('Template: functions', () => {
   it("runs every function on nodejs24.x and arm64, with Lambda's 16-invocation loop cut off", () => {
     // Prepare
@@ -232,7 +248,7 @@ describe('Template: functions', () => {
     }
   });
 
-  it('ships the schemas in each package, so SCHEMA_FILE can pick another dataset', () => {
+  it('ships the declaration and its schemas in each package: the function reads them at cold start', () => {
     // Prepare
     const id = 'IngestLambdaFunction';
     const artifact = join(PACKAGE_DIR, basename(String(at(props(id), 'Code', 'S3Key'))));
@@ -255,19 +271,22 @@ describe('Template: functions', () => {
         env[variable] = resolve(value);
       }
       // Act: cold start in the package root, as Lambda runs it (/var/task is the working directory).
-      const coldStart = (schemaFile: string) =>
+      const coldStart = (extra: Record<string, string>) =>
         spawnSync(
           process.execPath,
           ['--input-type=module', '-e', "await import('./src/handlers/ingest.mjs')"],
-          { cwd: dir, env: { ...env, SCHEMA_FILE: schemaFile }, encoding: 'utf8' },
+          { cwd: dir, env: { ...env, ...extra }, encoding: 'utf8' },
         );
-      const grades = coldStart('schemas/grades.schema.json');
-      const missing = coldStart('schemas/missing.schema.json');
+      const declared = coldStart({});
+      const missing = coldStart({ DATASETS_FILE: 'schemas/missing.json' });
 
       // Assess
-      expect(grades.status, grades.stderr).toBe(0);
+      expect(declared.status, declared.stderr).toBe(0);
+      for (const { schema } of readDeclaration(DATASETS_FILE)) {
+        expect(existsSync(join(dir, schema)), schema).toBe(true);
+      }
       expect(missing.status).not.toBe(0);
-      expect(missing.stderr).toContain('SCHEMA_FILE schemas/missing.schema.json: cannot be read');
+      expect(missing.stderr).toContain('DATASETS_FILE schemas/missing.json: cannot be read');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -575,29 +594,69 @@ describe('Template: buckets', () => {
 });
 
 describe('Template: tables', () => {
-  it("keys the student table as the record schema's x-table-key says, with its columns' types", () => {
-    // Prepare: the schema as the function reads it (the default dataset).
-    const dataset = loadDataset(undefined);
-    const { partition, sort } = dataset.tableKey;
-    const names = sort === undefined ? [partition] : [partition, sort];
-    const typeOf = (name: string) =>
-      dataset.columns.find((c) => c.name === name)?.type === 'string' ? 'S' : 'N';
-    const table = props('StudentTable');
+  it('makes one table per declared dataset, keyed as its schema says, and maps each dataset to it', () => {
+    for (const [id] of functionsByLogicalId()) {
+      // Prepare: the datasets as the function reads them from its environment at cold start.
+      const tables = datasetTables(id);
+      const { list } = loadDatasets({ DATASET_TABLES: JSON.stringify(tables) });
 
-    // Assess
-    expect(table.KeySchema).toEqual(
-      names.map((name, i) => ({ AttributeName: name, KeyType: i === 0 ? 'HASH' : 'RANGE' })),
-    );
-    expect(table.AttributeDefinitions).toEqual(
-      names.map((name) => ({ AttributeName: name, AttributeType: typeOf(name) })),
-    );
+      // Assess: every declared dataset has a table of this stack, each its own
+      expect(list.map((d) => d.name).sort(), id).toEqual(Object.keys(tables).sort());
+      expect(new Set(Object.values(tables)).size, id).toBe(list.length);
+      for (const { name, dataset } of list) {
+        const { partition, sort } = dataset.tableKey;
+        const names = sort === undefined ? [partition] : [partition, sort];
+        const typeOf = (column: string) =>
+          dataset.columns.find((c) => c.name === column)?.type === 'string' ? 'S' : 'N';
+        const table = props(tables[name] ?? '');
+        expect(table.KeySchema, name).toEqual(
+          names.map((column, i) => ({
+            AttributeName: column,
+            KeyType: i === 0 ? 'HASH' : 'RANGE',
+          })),
+        );
+        expect(table.AttributeDefinitions, name).toEqual(
+          names.map((column) => ({ AttributeName: column, AttributeType: typeOf(column) })),
+        );
+      }
+    }
+    // No other table holds records: the ledger is the one table not of a dataset.
+    const datasetIds = Object.values(datasetTables('IngestLambdaFunction'));
+    expect(
+      resourcesOfType('AWS::DynamoDB::Table')
+        .map(([id]) => id)
+        .sort(),
+    ).toEqual([...datasetIds, 'LedgerTable'].sort());
   });
 
-  it('bills the student table on demand, with point-in-time recovery', () => {
-    const table = props('StudentTable');
-    expect(table.BillingMode).toBe('PAY_PER_REQUEST');
-    expect(at(table, 'PointInTimeRecoverySpecification', 'PointInTimeRecoveryEnabled')).toBe(true);
+  it('keeps the logical id StudentTable for the students dataset, so a deployed stack keeps its table', () => {
+    expect(datasetTables('IngestLambdaFunction').students).toBe('StudentTable');
   });
+
+  it('has a dataset with a string key and one with a string + number key', () => {
+    const keyTypes = Object.values(datasetTables('IngestLambdaFunction')).map((id) =>
+      asArray(props(id).AttributeDefinitions)
+        .map((d) => at(d, 'AttributeType'))
+        .join('+'),
+    );
+    expect(keyTypes).toContain('S+S');
+    expect(keyTypes).toContain('S+N');
+  });
+
+  for (const id of Object.values(datasetTables('IngestLambdaFunction'))) {
+    it(`bills ${id} on demand, with point-in-time recovery and the stage's deletion protection`, () => {
+      const table = props(id);
+      expect(table.BillingMode).toBe('PAY_PER_REQUEST');
+      expect(at(table, 'PointInTimeRecoverySpecification', 'PointInTimeRecoveryEnabled')).toBe(
+        true,
+      );
+      expect(table.DeletionProtectionEnabled).toBe(false);
+      expect(resource(id)).toMatchObject({
+        DeletionPolicy: 'Delete',
+        UpdateReplacePolicy: 'Retain',
+      });
+    });
+  }
 
   it('keys the ledger by id and expires its records through TTL on expiration', () => {
     const ledger = props('LedgerTable');
@@ -673,7 +732,7 @@ describe('Template: IAM', () => {
     const name = render(props('IngestLambdaFunction').FunctionName);
 
     // Assess
-    expect(allowedResources(role, 'dynamodb:BatchWriteItem')).toEqual(['<StudentTable.Arn>']);
+    expect(allowedResources(role, 'dynamodb:BatchWriteItem').sort()).toEqual(datasetTableArns());
     for (const action of ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem']) {
       expect(allowedResources(role, `dynamodb:${action}`), action).toEqual(['<LedgerTable.Arn>']);
     }
@@ -682,6 +741,14 @@ describe('Template: IAM', () => {
       `arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:${name}`,
     ]);
     expect(allowedResources(role, 'logs:PutLogEvents')).toEqual(['<IngestLogGroup.Arn>']);
+  });
+
+  it("lets each function write records into exactly the datasets' tables", () => {
+    for (const [id] of functionsByLogicalId()) {
+      expect(allowedResources(roleOf(id), 'dynamodb:BatchWriteItem').sort(), id).toEqual(
+        datasetTableArns(),
+      );
+    }
   });
 
   it('trusts only S3 Batch Operations with the job role, which may invoke only the batch function', () => {

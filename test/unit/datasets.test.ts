@@ -62,9 +62,9 @@ describe('Function: loadDatasets', () => {
 
   it('reads the repository declaration, schemas/datasets.json, by default', () => {
     const datasets = loadDatasets({
-      DATASET_TABLES: JSON.stringify({ students: 's', grades: 'g' }),
+      DATASET_TABLES: JSON.stringify({ students: 's', grades: 'g', courses: 'c' }),
     });
-    expect(datasets.list.map((d) => d.name).sort()).toEqual(['grades', 'students']);
+    expect(datasets.list.map((d) => d.name).sort()).toEqual(['courses', 'grades', 'students']);
   });
 
   it('names the file of a schema that cannot be read, and the dataset', () => {
