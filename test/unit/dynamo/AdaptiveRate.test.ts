@@ -68,6 +68,8 @@ function simulate(
   const flying = rates.map(() => [] as { at: number; sentAt: number; items: number }[]);
   const retry = rates.map(() => [] as number[]);
   let lowest = Number.POSITIVE_INFINITY;
+  let pushBacks = 0;
+  let fullCalls = 0;
   const bySecond: number[] = [];
   for (let t = 0; t < seconds * 1000; t++) {
     clock.now = t;
@@ -81,7 +83,11 @@ function simulate(
         accepted += took;
         acceptedBy[i] = (acceptedBy[i] ?? 0) + took;
         rate.onOutcome({ sent: call.items, accepted: took, sentAt: call.sentAt });
-        if (took < call.items) again.push(call.items - took);
+        if (took < call.items) {
+          again.push(call.items - took);
+          pushBacks++;
+          if (rate.fullCallsPay()) fullCalls++;
+        }
       }
       if (t >= 5_000) lowest = Math.min(lowest, rate.rate());
       if (i === 0 && t % 1000 === 0) bySecond.push(rate.rate());
@@ -109,6 +115,8 @@ function simulate(
     decreases: rates.reduce((sum, rate) => sum + rate.decreases, 0),
     /** The first sender's rate at 0 s, 1 s, 2 s… */
     bySecond,
+    /** Share of push-backs after which items handed back would go out in full calls. */
+    fullCallsShare: fullCalls / Math.max(1, pushBacks),
   };
 }
 
@@ -364,12 +372,16 @@ describe('Class: AdaptiveRate', () => {
 
     it('keeps the window full instead of collapsing to its floor', () => {
       // Act
-      const { throughput, lowest, decreases } = simulate(randomFaultTable(0.3, 0.3), 30, {
-        roundTripMs: 8,
-      });
+      const { throughput, lowest, decreases, fullCallsShare } = simulate(
+        randomFaultTable(0.3, 0.3),
+        30,
+        { roundTripMs: 8 },
+      );
 
-      // Assess: from 5 s on it never paces below what 16 calls in flight can carry
+      // Assess: from 5 s on it never paces below what 16 calls in flight can carry, and the
+      // items handed back would go out in full calls (the window limits it, the faults are random)
       expect(throughput / ceiling).toBeGreaterThanOrEqual(0.6);
+      expect(fullCallsShare).toBeGreaterThanOrEqual(0.9);
       expect(lowest).toBeGreaterThan(window);
       expect(decreases).toBeLessThanOrEqual(10);
     });
