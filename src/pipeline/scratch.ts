@@ -16,38 +16,37 @@ export function uploadHash(upload: UploadRef): string {
 
 const pad = (part: number): string => String(part).padStart(5, '0');
 
-/** Where part `part` of a long file keeps its piece of the rejected-rows report until the join. */
-export function reportPieceLocation(
+/** A scratch object of part `part` of an upload: `<prefix><kind>/<upload hash>/<part><suffix>`. */
+function scratchLocation(
   config: Pick<Config, 'errorBucket'>,
+  kind: string,
   upload: UploadRef,
   part: number,
+  suffix = '',
 ): ObjectLocation {
   return {
     bucket: config.errorBucket,
-    key: `${SCRATCH_PREFIX}parts/${uploadHash(upload)}/${pad(part)}.csv`,
+    key: `${SCRATCH_PREFIX}${kind}/${uploadHash(upload)}/${pad(part)}${suffix}`,
   };
 }
+
+/** Where part `part` of a long file keeps its piece of the rejected-rows report until the join. */
+export const reportPieceLocation = (
+  config: Pick<Config, 'errorBucket'>,
+  upload: UploadRef,
+  part: number,
+): ObjectLocation => scratchLocation(config, 'parts', upload, part, '.csv');
 
 /** Where the keys seen before part `part` starts are kept (one object per hand-over). */
-export function keySetLocation(
+export const keySetLocation = (
   config: Pick<Config, 'errorBucket'>,
   upload: UploadRef,
   part: number,
-): ObjectLocation {
-  return {
-    bucket: config.errorBucket,
-    key: `${SCRATCH_PREFIX}keys/${uploadHash(upload)}/${pad(part)}`,
-  };
-}
+): ObjectLocation => scratchLocation(config, 'keys', upload, part);
 
 /** Where part `part` of a long file keeps its piece of the rejected-rows file until the join. */
-export function rejectedPieceLocation(
+export const rejectedPieceLocation = (
   config: Pick<Config, 'errorBucket'>,
   upload: UploadRef,
   part: number,
-): ObjectLocation {
-  return {
-    bucket: config.errorBucket,
-    key: `${SCRATCH_PREFIX}rejected/${uploadHash(upload)}/${pad(part)}.csv`,
-  };
-}
+): ObjectLocation => scratchLocation(config, 'rejected', upload, part, '.csv');
